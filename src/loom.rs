@@ -1,0 +1,111 @@
+//! The one door to shared-memory primitives.
+//!
+//! Every atomic, `UnsafeCell`, mutex, condvar, thread spawn and thread-local inside spindle is
+//! imported from here. A normal build re-exports `std`; building with `RUSTFLAGS="--cfg loom"`
+//! swaps in loom's model-checked types so that `loom-tests/` can explore every interleaving of
+//! the task state machine, the parking protocol and the timer entries.
+//!
+//! `UnsafeCell` follows loom's closure API (`with` / `with_mut`) in both builds, so code written
+//! against it checks its accesses under loom and costs nothing otherwise.
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) mod sync {
+        pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+
+        pub(crate) mod atomic {
+            pub(crate) use std::sync::atomic::{
+                AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+            };
+        }
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use std::thread::{Builder, JoinHandle, current, yield_now};
+    }
+
+    pub(crate) use std::thread_local;
+
+    /// `std::cell::UnsafeCell` with loom's access API.
+    #[derive(Debug)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) mod sync {
+        pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+        // loom has no Weak; the only user (the compute pool's context) is not modelled.
+        pub(crate) use std::sync::Weak;
+
+        pub(crate) mod atomic {
+            pub(crate) use loom::sync::atomic::{
+                AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+            };
+        }
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use loom::thread::{JoinHandle, current, yield_now};
+
+        /// loom's threads have no builder; this keeps the std call sites compiling.
+        pub(crate) struct Builder {
+            _name: Option<String>,
+        }
+
+        impl Builder {
+            pub(crate) fn new() -> Self {
+                Builder { _name: None }
+            }
+            pub(crate) fn name(self, name: String) -> Self {
+                Builder { _name: Some(name) }
+            }
+            pub(crate) fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+            where
+                F: FnOnce() -> T + Send + 'static,
+                T: Send + 'static,
+            {
+                Ok(loom::thread::spawn(f))
+            }
+        }
+    }
+
+    pub(crate) use loom::thread_local;
+
+    pub(crate) use loom::cell::UnsafeCell;
+}
+
+pub(crate) use imp::*;
+
+/// A mutex lock that ignores poisoning: spindle catches task panics itself, so a poisoned lock
+/// only means a panic unwound through code that left the data consistent (we never panic while
+/// holding a lock in a way that breaks an invariant).
+pub(crate) fn lock<T>(mutex: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
+    #[cfg(not(loom))]
+    {
+        mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    #[cfg(loom)]
+    {
+        mutex.lock().unwrap()
+    }
+}

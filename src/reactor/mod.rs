@@ -1,0 +1,104 @@
+//! The reactor: one `polling::Poller` per runtime, the timer wheel, and socket readiness.
+//!
+//! The reactor owns *readiness*, never scheduling: it turns OS events and expired deadlines into
+//! `Waker::wake` calls and nothing else. It has no thread of its own. An idle worker that wins the
+//! driver lock blocks in [`Reactor::turn`] with a timeout taken from the nearest timer; other idle
+//! workers park on a condvar, and busy workers call `turn(Some(ZERO))` every few dozen tasks so
+//! that timers and sockets are never starved. `Poller::notify` (via [`Reactor::notify`]) breaks a
+//! blocked turn when new work or an earlier timer arrives.
+//!
+//! * `wheel`: the hierarchical timing wheel (pure data structure).
+//! * `timer`: the wheel behind a lock, the clock, and the earliest-deadline bookkeeping.
+//! * `io`: registration of non-blocking sockets and their read/write wakers.
+
+pub(crate) mod io;
+pub(crate) mod timer;
+pub(crate) mod wheel;
+
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use std::io;
+use std::time::{Duration, Instant};
+
+/// One per runtime: the poller, the socket registrations and the timers.
+pub(crate) struct Reactor {
+    poller: polling::Poller,
+    /// The event buffer of the one thread that drives the reactor at a time.
+    events: Mutex<polling::Events>,
+    pub(crate) io: io::IoDriver,
+    pub(crate) timers: timer::TimerDriver,
+    shut_down: AtomicBool,
+}
+
+impl Reactor {
+    pub(crate) fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poller: polling::Poller::new()?,
+            events: Mutex::new(polling::Events::new()),
+            io: io::IoDriver::new(),
+            timers: timer::TimerDriver::new(),
+            shut_down: AtomicBool::new(false),
+        })
+    }
+
+    /// The OS poller, for registering sources.
+    pub(crate) fn poller(&self) -> &polling::Poller {
+        &self.poller
+    }
+
+    /// Breaks a blocked [`turn`](Self::turn) (or makes the next one return at once).
+    pub(crate) fn notify(&self) {
+        // An error here means the poller's own notification pipe failed; the only effect is a
+        // longer wait, bounded by the next timer, so it is not worth a panic.
+        let _ = self.poller.notify();
+    }
+
+    /// Whether a busy worker's periodic zero-timeout turn has anything to look at.
+    pub(crate) fn has_work(&self) -> bool {
+        self.timers.has_timers() || self.io.has_sources()
+    }
+
+    /// Fires due timers, waits for socket events (at most `timeout`, and never past the next
+    /// timer), dispatches them, and fires the timers that came due meanwhile. Returns how many
+    /// wakers were woken. Only one thread turns the reactor at a time (the scheduler's driver lock).
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> usize {
+        let mut woken = self.timers.process(Instant::now());
+        if woken > 0 {
+            // Work was produced: do not block, but still look at sockets once.
+            return woken + self.poll_io(Some(Duration::ZERO));
+        }
+        let now = Instant::now();
+        let wait = match (timeout, self.timers.next_timeout(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.timers.begin_wait(wait.map(|w| now.checked_add(w).unwrap_or(now)));
+        woken += self.poll_io(wait);
+        self.timers.end_wait();
+        woken + self.timers.process(Instant::now())
+    }
+
+    fn poll_io(&self, timeout: Option<Duration>) -> usize {
+        let mut events = crate::loom::lock(&self.events);
+        events.clear();
+        match self.poller.wait(&mut events, timeout) {
+            Ok(_) => self.io.dispatch(&events),
+            // EINTR and friends: the caller loops anyway.
+            Err(_) => 0,
+        }
+    }
+
+    /// Called once when the runtime shuts down: every pending timer and socket waiter is woken
+    /// and sees the reactor gone (sockets return an error, sleeps panic with a clear message).
+    pub(crate) fn shutdown(&self) {
+        // SeqCst: pairs with the checks in Sleep/socket polls, which must not register after this.
+        self.shut_down.store(true, Ordering::SeqCst);
+        self.timers.shutdown();
+        self.io.shutdown();
+        self.notify();
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::SeqCst)
+    }
+}
