@@ -1,1 +1,41 @@
-//! spindle
+//! # spindle
+//!
+//! A multi-threaded async runtime with Python asyncio's friendly model: [`run`] a future,
+//! [`spawn`] tasks, [`time::sleep`], [`gather!`] futures concurrently, structure work with
+//! [`task_group`], and offload numeric kernels with [`spawn_blocking`] onto a bounded rayon pool.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let (a, b) = spindle::run(async {
+//!     spindle::gather!(
+//!         async { spindle::time::sleep(Duration::from_millis(20)).await; "slow" },
+//!         async { "fast" },
+//!     )
+//!     .await
+//! });
+//! assert_eq!((a, b), ("slow", "fast"));
+//! ```
+//!
+//! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
+//! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
+//! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
+//! output. `time/`, `net/`, `group/` and `blocking/` are built on top of that.
+
+#![warn(missing_docs)]
+
+pub(crate) mod loom;
+
+mod blocking;
+mod group;
+mod reactor;
+pub mod net;
+pub mod runtime;
+mod scheduler;
+mod task;
+pub mod time;
+
+pub use blocking::spawn_blocking;
+pub use group::{GroupError, GroupHandle, TaskGroup, gather, task_group, try_gather};
+pub use runtime::{run, spawn};
+pub use task::{AbortHandle, JoinError, JoinHandle, yield_now};

@@ -11,17 +11,20 @@
 #[cfg(not(loom))]
 mod imp {
     pub(crate) mod sync {
-        pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+        pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+        /// The runtime handle's `Arc`: std in both builds (loom's has no `new_cyclic`/`Weak`,
+        /// and the handle is not part of any model).
+        pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
             pub(crate) use std::sync::atomic::{
-                AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
     }
 
     pub(crate) mod thread {
-        pub(crate) use std::thread::{Builder, JoinHandle, current, yield_now};
+        pub(crate) use std::thread::{Thread, current, park};
     }
 
     pub(crate) use std::thread_local;
@@ -54,39 +57,18 @@ mod imp {
 mod imp {
     pub(crate) mod sync {
         pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
-        // loom has no Weak; the only user (the compute pool's context) is not modelled.
-        pub(crate) use std::sync::Weak;
+        // loom has no Weak / new_cyclic; the runtime handle that needs them is not modelled.
+        pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
     }
 
     pub(crate) mod thread {
-        pub(crate) use loom::thread::{JoinHandle, current, yield_now};
-
-        /// loom's threads have no builder; this keeps the std call sites compiling.
-        pub(crate) struct Builder {
-            _name: Option<String>,
-        }
-
-        impl Builder {
-            pub(crate) fn new() -> Self {
-                Builder { _name: None }
-            }
-            pub(crate) fn name(self, name: String) -> Self {
-                Builder { _name: Some(name) }
-            }
-            pub(crate) fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
-            where
-                F: FnOnce() -> T + Send + 'static,
-                T: Send + 'static,
-            {
-                Ok(loom::thread::spawn(f))
-            }
-        }
+        pub(crate) use loom::thread::{Thread, current, park};
     }
 
     pub(crate) use loom::thread_local;

@@ -17,7 +17,7 @@ pub(crate) mod wheel;
 
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use std::io;
+
 use std::time::{Duration, Instant};
 
 /// One per runtime: the poller, the socket registrations and the timers.
@@ -31,7 +31,7 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
-    pub(crate) fn new() -> io::Result<Reactor> {
+    pub(crate) fn new() -> std::io::Result<Reactor> {
         Ok(Reactor {
             poller: polling::Poller::new()?,
             events: Mutex::new(polling::Events::new()),

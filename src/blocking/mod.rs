@@ -1,0 +1,118 @@
+//! `spawn_blocking`: synchronous work on the runtime's rayon compute pool.
+//!
+//! A blocking call becomes an ordinary task (same cell, state machine and `JoinHandle`) whose
+//! future runs the closure on its first and only poll, and whose scheduler hook hands the task
+//! to rayon instead of to the async workers. So abort-before-start, panics, shutdown and the
+//! JoinHandle behave exactly as for async tasks. The task is registered with the runtime at
+//! spawn, so a shutdown cancels it if it has not started.
+
+use crate::loom::sync::StdArc;
+use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Runs `f` on the current runtime's compute pool (rayon, `compute_threads` threads) and returns
+/// a handle to its result. Inside `f`, rayon's parallel iterators use that same pool, and
+/// [`spawn`](crate::spawn) / [`Handle::current`] work. A panic in `f` becomes
+/// [`JoinError::is_panic`](crate::JoinError::is_panic); `abort()` before it starts means it
+/// never runs. The `asyncio.to_thread` of spindle, bounded for CPU work.
+///
+/// # Panics
+/// Outside a runtime, with a message naming the ways in.
+///
+/// ```
+/// use rayon::prelude::*;
+/// let sum = spindle::run(async {
+///     spindle::spawn_blocking(|| (0..1_000_000u64).into_par_iter().sum::<u64>()).await.unwrap()
+/// });
+/// assert_eq!(sum, 499_999_500_000);
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match context::current() {
+        Some(handle) => handle.spawn_blocking(f),
+        None => no_runtime_panic("spindle::spawn_blocking"),
+    }
+}
+
+impl Handle {
+    /// Runs `f` on this runtime's compute pool (see [`crate::spawn_blocking`]). After the runtime
+    /// shut down, the closure never runs and the handle yields a cancelled error.
+    ///
+    /// ```
+    /// let rt = spindle::runtime::Runtime::new().unwrap();
+    /// let task = rt.handle().spawn_blocking(|| 2 + 2);
+    /// assert_eq!(rt.block_on(task).unwrap(), 4);
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let scheduler = BlockingSchedule { handle: self.inner.clone() };
+        let (notified, join) = crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone());
+        if crate::task::register_unstarted(&notified) {
+            scheduler.schedule(notified);
+        } else {
+            drop(notified); // the runtime is shut down: cancelled, never run
+        }
+        join
+    }
+}
+
+impl Runtime {
+    /// Runs `f` on this runtime's compute pool (see [`crate::spawn_blocking`]).
+    ///
+    /// ```
+    /// let rt = spindle::runtime::Runtime::new().unwrap();
+    /// let task = rt.spawn_blocking(|| "done");
+    /// assert_eq!(rt.block_on(task).unwrap(), "done");
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle().spawn_blocking(f)
+    }
+}
+
+/// The closure as a future that completes on its first poll.
+struct BlockingTask<F> {
+    f: Option<F>,
+}
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self.f.take().expect("a blocking task is polled once");
+        Poll::Ready(f())
+    }
+}
+
+/// The scheduler hook of blocking tasks: "schedule" means "queue on the rayon pool".
+#[derive(Clone)]
+struct BlockingSchedule {
+    handle: StdArc<HandleInner>,
+}
+
+impl Schedule for BlockingSchedule {
+    fn schedule(&self, task: Notified) {
+        let pool = self.handle.compute.as_ref().expect("a running runtime has a compute pool");
+        // A job refused by a stopped pool is dropped, which cancels the task.
+        pool.spawn(move || task.run());
+    }
+
+    fn owned_tasks(&self) -> &OwnedTasks {
+        self.handle.scheduler.owned()
+    }
+}

@@ -1,0 +1,195 @@
+//! The multi-threaded scheduler: per-core workers with work-stealing queues and a global injector.
+//!
+//! * [`Shared`] is what every worker and every task's scheduler hook point at: the injector, the
+//!   stealers, the idle accounting, the unparkers, the task registry and the reactor driver.
+//! * `worker.rs` is the loop one thread runs; `idle.rs` decides who to wake; `park.rs` puts a
+//!   worker to sleep (one of them inside the reactor); `queue.rs` wraps crossbeam-deque.
+//!
+//! A wake on a worker thread goes to that worker's LIFO slot; anything else goes to the injector
+//! and wakes at most one parked worker. Shutdown is a flag checked by every push, so a task
+//! scheduled after shutdown is cancelled on the spot instead of sitting in a dead queue.
+
+mod idle;
+mod park;
+mod queue;
+mod worker;
+
+pub(crate) use worker::on_worker_thread;
+
+use crate::loom::sync::Arc;
+use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::reactor::Reactor;
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
+use idle::Idle;
+use park::{Driver, Unparker};
+use queue::{Injector, Steal, Stealer, Worker as LocalQueue};
+use std::future::Future;
+
+/// State shared by the workers of one runtime and by every task spawned on it.
+pub(crate) struct Shared {
+    injector: Injector<Notified>,
+    stealers: Box<[Stealer<Notified>]>,
+    unparkers: Box<[Unparker]>,
+    idle: Idle,
+    owned: OwnedTasks,
+    driver: Driver,
+    shutdown: AtomicBool,
+}
+
+/// The scheduler hook stored in every async task: a counted pointer to [`Shared`].
+#[derive(Clone)]
+pub(crate) struct Scheduler {
+    shared: Arc<Shared>,
+}
+
+/// A worker that has not started running yet (moved onto its thread by the runtime).
+pub(crate) struct WorkerLauncher {
+    worker: worker::Worker,
+}
+
+// SAFETY: the Worker is built on the creating thread and then moved, never shared, to the thread
+// that runs it; its `Cell`s and local queue are only ever touched by that one thread afterwards.
+unsafe impl Send for WorkerLauncher {}
+
+impl WorkerLauncher {
+    /// Runs the worker loop on the current thread until the runtime shuts down.
+    pub(crate) fn run(self) {
+        self.worker.run();
+    }
+}
+
+impl Scheduler {
+    /// Builds the shared state for `workers` workers around `reactor`; returns the scheduler
+    /// and one launcher per worker thread.
+    pub(crate) fn new(workers: usize, reactor: Arc<Reactor>) -> (Scheduler, Vec<WorkerLauncher>) {
+        let locals: Vec<LocalQueue<Notified>> = (0..workers).map(|_| LocalQueue::new_fifo()).collect();
+        let (parkers, unparkers): (Vec<_>, Vec<_>) = (0..workers).map(|_| park::pair()).unzip();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: locals.iter().map(|l| l.stealer()).collect(),
+            unparkers: unparkers.into_boxed_slice(),
+            idle: Idle::new(workers),
+            owned: OwnedTasks::new(workers),
+            driver: Driver::new(reactor),
+            shutdown: AtomicBool::new(false),
+        });
+        let launchers = locals
+            .into_iter()
+            .zip(parkers)
+            .enumerate()
+            .map(|(index, (local, parker))| WorkerLauncher {
+                worker: worker::Worker::new(index, shared.clone(), local, parker),
+            })
+            .collect();
+        (Scheduler { shared }, launchers)
+    }
+
+    pub(crate) fn reactor(&self) -> &Arc<Reactor> {
+        &self.shared.driver.reactor
+    }
+
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.shared.owned
+    }
+
+    /// Spawns `future` as a task of this scheduler.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (notified, join) = crate::task::new_task(future, self.clone());
+        self.schedule(notified);
+        join
+    }
+
+    /// Begins shutdown: no queue accepts tasks any more, the reactor wakes every waiter, and
+    /// every worker is woken to drain its queue and exit. Returns false if already shut down.
+    pub(crate) fn begin_shutdown(&self) -> bool {
+        if self.shared.shutdown.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        self.shared.driver.reactor.shutdown();
+        for unparker in self.shared.unparkers.iter() {
+            unparker.unpark(&self.shared.driver);
+        }
+        true
+    }
+
+    /// After the workers exited: cancels what is left in the injector and in the registry.
+    pub(crate) fn finish_shutdown(&self) {
+        loop {
+            self.shared.drain_injector();
+            crate::task::shutdown_all(&self.shared.owned);
+            if self.shared.injector.is_empty() {
+                break;
+            }
+        }
+    }
+}
+
+impl Schedule for Scheduler {
+    fn schedule(&self, task: Notified) {
+        worker::with_current(&self.shared, |worker| match worker {
+            Some(worker) => worker.schedule_local(task),
+            None => self.shared.push_remote(task),
+        })
+    }
+
+    fn yield_now(&self, task: Notified) {
+        worker::with_current(&self.shared, |worker| match worker {
+            Some(worker) => worker.schedule_yield(task),
+            None => self.shared.push_remote(task),
+        })
+    }
+
+    fn owned_tasks(&self) -> &OwnedTasks {
+        &self.shared.owned
+    }
+}
+
+impl Shared {
+    fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// A task scheduled from outside the workers (or from another runtime's thread).
+    fn push_remote(&self, task: Notified) {
+        if self.is_shutdown() {
+            drop(task); // cancels it here and now
+            return;
+        }
+        self.injector.push(task);
+        // SeqCst fence: orders the push before the shutdown re-check and the idle-state read,
+        // against a parking worker's "register as parked, then look at the injector".
+        fence(Ordering::SeqCst);
+        if self.is_shutdown() {
+            // Shutdown may have drained the injector before our push landed.
+            self.drain_injector();
+            return;
+        }
+        self.notify_parked();
+    }
+
+    fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(task) => drop(task),
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Wakes one parked worker if nobody is searching for work already.
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.unparkers[index].unpark(&self.driver);
+        }
+    }
+
+    /// Work a parking worker could still pick up.
+    fn has_visible_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+}

@@ -1,0 +1,137 @@
+//! Tasks: the unit the scheduler moves around.
+//!
+//! A spawned future lives in one heap cell ([`raw`]) whose atomic state word ([`state`]) decides,
+//! transition by transition, who may poll it, who may read its output and when it is freed.
+//! The task knows its scheduler only through the [`Schedule`] trait: a wake turns into
+//! `Schedule::schedule(Notified)` and nothing more. [`JoinHandle`] / [`AbortHandle`] are the
+//! spawner's side; [`OwnedTasks`] lets a runtime find every live task at shutdown.
+//!
+//! Follow a task: `spawn` → `RawTask::new` (state SCHEDULED, 2 refs) → `Schedule::schedule` →
+//! a worker pops the `Notified` and calls `run` → poll → `Ready`: output stored, JoinHandle woken,
+//! cell freed when the last reference goes; `Pending`: registered in `OwnedTasks`, idle until a
+//! waker calls `schedule` again.
+
+mod error;
+mod join;
+pub(crate) mod owned;
+pub(crate) mod raw;
+pub(crate) mod state;
+
+pub use error::JoinError;
+pub use join::{AbortHandle, JoinHandle};
+pub(crate) use owned::OwnedTasks;
+use raw::RawTask;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The scheduler hook stored in every task cell.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// A woken (or newly spawned) task is ready to run.
+    fn schedule(&self, task: Notified);
+    /// The task was woken while it was being polled (e.g. `yield_now`): queue it behind the work
+    /// that is already ready.
+    fn yield_now(&self, task: Notified) {
+        self.schedule(task);
+    }
+    /// The registry that shutdown drains.
+    fn owned_tasks(&self) -> &OwnedTasks;
+}
+
+/// A task that is ready to run: owns one reference and the task's SCHEDULED flag.
+/// Dropping it without running it cancels the task, so a notification can never be lost silently.
+#[must_use = "dropping a Notified cancels its task"]
+pub(crate) struct Notified {
+    raw: RawTask,
+}
+
+impl Notified {
+    pub(crate) fn from_raw(raw: RawTask) -> Notified {
+        Notified { raw }
+    }
+
+    /// Polls the task once (or cancels it, if that was requested).
+    pub(crate) fn run(self) {
+        let raw = self.raw;
+        std::mem::forget(self);
+        raw.run();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> RawTask {
+        self.raw
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        self.raw.shutdown();
+        self.raw.ref_dec();
+    }
+}
+
+impl std::fmt::Debug for Notified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notified").field("state", &self.raw.state().load()).finish()
+    }
+}
+
+/// Creates a task for `future` owned by `scheduler`; the caller must pass the `Notified` to the
+/// scheduler (or drop it to cancel the task).
+pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler);
+    (Notified { raw }, JoinHandle::new(raw))
+}
+
+/// Registers a task that is not yet shared (a blocking task waiting in the compute pool's queue)
+/// so that shutdown can cancel it before it starts. False if the runtime is already closed.
+pub(crate) fn register_unstarted(task: &Notified) -> bool {
+    task.raw.owned_tasks().insert(task.raw)
+}
+
+/// Cancels every registered task: the runtime's last step of shutdown.
+pub(crate) fn shutdown_all(owned: &OwnedTasks) {
+    for task in owned.close_and_drain() {
+        task.shutdown();
+        task.ref_dec();
+    }
+}
+
+/// Yields once: the task goes behind every task that is already ready, then continues.
+///
+/// ```
+/// spindle::run(async {
+///     let handle = spindle::spawn(async { 1 });
+///     while !handle.is_finished() {
+///         spindle::yield_now().await; // lets the spawned task run
+///     }
+/// });
+/// ```
+pub async fn yield_now() {
+    YieldNow { yielded: false }.await
+}
+
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // A self-wake while running: the task's poller re-queues it through
+        // `Schedule::yield_now`, at the back of the queue.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

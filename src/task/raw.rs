@@ -1,0 +1,437 @@
+//! The task cell: one heap allocation per task, and the type-erased operations on it.
+//!
+//! ```text
+//! Cell<F, S> (repr C)   Header { state, vtable, registry_key }   <- every pointer points here
+//!                       scheduler: S                             <- the hook the task knows it by
+//!                       stage: Running(F) | Finished(output) | Consumed
+//!                       join_waker: Mutex<Option<Waker>>         <- the JoinHandle's waker
+//! ```
+//!
+//! Everything outside this file holds a [`RawTask`] (a `NonNull<Header>`) and calls through the
+//! `Vtable`, monomorphised per future and scheduler type. Who may touch `stage` is decided by the
+//! state word: the RUNNING owner while the task is not complete; after COMPLETE, the JoinHandle
+//! (or the completer when there is no handle). Panics from `poll` and from the future's or the
+//! output's destructor are caught here, so a task can never unwind into a worker.
+
+use super::error::JoinError;
+use super::owned::OwnedTasks;
+use super::state::{State, TransitionToIdle, TransitionToNotified, TransitionToRunning};
+use super::{Notified, Schedule};
+use crate::loom::UnsafeCell;
+use crate::loom::sync::Mutex;
+use std::any::Any;
+use std::future::Future;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+/// Registry key of a task that is not in a registry.
+pub(crate) const NOT_REGISTERED: usize = usize::MAX;
+
+pub(crate) struct Header {
+    pub(crate) state: State,
+    vtable: &'static Vtable,
+    /// The task's slot in its runtime's [`OwnedTasks`]. Written by the thread that owns the
+    /// future (RUNNING, or the spawner before the task is shared), read at completion by the
+    /// next owner; the state word's AcqRel transitions order those accesses.
+    pub(crate) registry_key: UnsafeCell<usize>,
+}
+
+struct Vtable {
+    /// Runs a `Notified` (consumes its reference).
+    run: unsafe fn(NonNull<Header>),
+    /// Hands a `Notified` (one reference, SCHEDULED set) to the task's scheduler.
+    schedule: unsafe fn(NonNull<Header>),
+    /// Frees the cell; the refcount is zero.
+    dealloc: unsafe fn(NonNull<Header>),
+    /// JoinHandle poll: writes `Poll<Result<T, JoinError>>` to the pointer.
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// JoinHandle drop.
+    drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Cancels the task now if nobody is polling it (the caller keeps its reference).
+    shutdown: unsafe fn(NonNull<Header>),
+    /// The registry of the task's scheduler.
+    owned_tasks: unsafe fn(NonNull<Header>) -> *const OwnedTasks,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    stage: UnsafeCell<Stage<F>>,
+    join_waker: Mutex<Option<Waker>>,
+}
+
+/// A counted pointer to a task's header. Copying it does not take a reference: each owner type
+/// (`Notified`, `JoinHandle`, waker, registry slot) accounts for exactly one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct RawTask {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: the header is only reached through atomics, the stage only by the owner the state word
+// designates, and the future and output are `Send` (required by every constructor).
+unsafe impl Send for RawTask {}
+// SAFETY: as above; shared access never touches the stage without ownership from the state.
+unsafe impl Sync for RawTask {}
+
+impl RawTask {
+    /// Allocates a task holding `future`, scheduled once, with `refs` references
+    /// (one for the initial `Notified`, one for the JoinHandle).
+    pub(crate) fn new<F, S>(future: F, scheduler: S) -> RawTask
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: State::new(2),
+                vtable: vtable::<F, S>(),
+                registry_key: UnsafeCell::new(NOT_REGISTERED),
+            },
+            scheduler,
+            stage: UnsafeCell::new(Stage::Running(future)),
+            join_waker: Mutex::new(None),
+        });
+        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+        RawTask { ptr }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: every RawTask in use stands for a counted reference, so the cell is alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.header().state
+    }
+
+    pub(crate) fn run(self) {
+        // SAFETY: the caller passes ownership of a Notified reference.
+        unsafe { (self.header().vtable.run)(self.ptr) }
+    }
+
+    pub(crate) fn schedule(self) {
+        // SAFETY: the caller passes ownership of a Notified reference.
+        unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// # Safety
+    /// `dst` must point to a `Poll<Result<T, JoinError>>` for this task's output type `T`, and
+    /// the caller must be the JoinHandle.
+    pub(crate) unsafe fn try_read_output(self, dst: *mut (), waker: &Waker) {
+        // SAFETY: forwarded contract.
+        unsafe { (self.header().vtable.try_read_output)(self.ptr, dst, waker) }
+    }
+
+    pub(crate) fn drop_join_handle(self) {
+        // SAFETY: called once, by the JoinHandle, with its reference.
+        unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
+    }
+
+    /// Cancels the task if nobody is polling it; a running task is cancelled when its poll returns.
+    pub(crate) fn shutdown(self) {
+        // SAFETY: the caller holds a reference for the duration of the call.
+        unsafe { (self.header().vtable.shutdown)(self.ptr) }
+    }
+
+    /// Abort from a JoinHandle or AbortHandle: the future is dropped on a runtime thread.
+    pub(crate) fn remote_abort(self) {
+        if self.state().transition_to_notified_and_cancel() == TransitionToNotified::Submit {
+            self.schedule();
+        }
+    }
+
+    pub(crate) fn ref_inc(self) {
+        self.state().ref_inc();
+    }
+
+    pub(crate) fn ref_dec(self) {
+        if self.state().ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (self.header().vtable.dealloc)(self.ptr) }
+        }
+    }
+
+    pub(crate) fn owned_tasks(&self) -> &OwnedTasks {
+        // SAFETY: the scheduler lives inside the cell, which our reference keeps alive.
+        unsafe { &*(self.header().vtable.owned_tasks)(self.ptr) }
+    }
+
+    /// A waker that borrows this task's reference (no count change until cloned).
+    fn waker_ref(&self) -> ManuallyDrop<Waker> {
+        // SAFETY: the vtable upholds the RawWaker contract over a counted header pointer; the
+        // ManuallyDrop keeps us from releasing a reference we do not own.
+        ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(self.ptr)) })
+    }
+}
+
+fn vtable<F, S>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    &Vtable {
+        run: run::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
+        owned_tasks: owned_tasks::<F, S>,
+    }
+}
+
+/// # Safety
+/// `ptr` must be the header of a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the header is the first field of the repr(C) cell; the caller holds a reference.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn run<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let task = RawTask { ptr };
+    // SAFETY: the Notified reference we consumed keeps the cell alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match task.state().transition_to_running() {
+        TransitionToRunning::Success => {}
+        TransitionToRunning::Cancelled => {
+            let output = cancel_future(cell);
+            return complete(task, cell, output);
+        }
+        TransitionToRunning::Failed => return task.ref_dec(),
+    }
+
+    let waker = task.waker_ref();
+    let mut cx = Context::from_waker(&waker);
+    match poll_future(cell, &mut cx) {
+        Poll::Ready(output) => complete(task, cell, output),
+        Poll::Pending => {
+            // A task is registered with its runtime the first time it goes idle, so that
+            // shutdown can find and cancel it; tasks that finish in one poll never pay for it.
+            // SAFETY: we own RUNNING, so nobody else touches the key now.
+            let registered = cell.header.registry_key.with(|k| unsafe { *k }) != NOT_REGISTERED;
+            if !registered && !cell.scheduler.owned_tasks().insert(task) {
+                // The runtime is shutting down: cancel instead of going idle.
+                let output = cancel_future(cell);
+                return complete(task, cell, output);
+            }
+            match task.state().transition_to_idle() {
+                TransitionToIdle::Ok => {}
+                TransitionToIdle::OkNotified => cell.scheduler.yield_now(Notified::from_raw(task)),
+                TransitionToIdle::Cancelled => {
+                    let output = cancel_future(cell);
+                    complete(task, cell, output);
+                }
+            }
+        }
+    }
+}
+
+/// Polls the future; a panic becomes the output and the future is dropped while we still own it.
+fn poll_future<F: Future, S>(cell: &Cell<F, S>, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: we own RUNNING, so the stage is ours, and it is `Running` until we complete;
+            // the cell is heap-pinned for the task's whole life.
+            match unsafe { &mut *stage } {
+                Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
+                _ => unreachable!("polled a task whose future is gone"),
+            }
+        })
+    }));
+    match polled {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(value)) => Poll::Ready(match drop_future(cell) {
+            None => Ok(value),
+            Some(payload) => Err(JoinError::panic(payload)),
+        }),
+        Err(payload) => {
+            // A second panic from the destructor is dropped: the first one is the cause.
+            drop(drop_future(cell));
+            Poll::Ready(Err(JoinError::panic(payload)))
+        }
+    }
+}
+
+/// Drops the future in place (the slot becomes `Consumed` first, so a panicking destructor
+/// cannot cause a double drop). Returns the destructor's panic, if any.
+fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: the caller owns RUNNING, so the stage is exclusively ours.
+    let old = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+    catch_unwind(AssertUnwindSafe(move || drop(old))).err()
+}
+
+fn cancel_future<F: Future, S>(cell: &Cell<F, S>) -> Result<F::Output, JoinError> {
+    match drop_future(cell) {
+        None => Err(JoinError::cancelled()),
+        Some(payload) => Err(JoinError::panic(payload)),
+    }
+}
+
+/// Stores the output, publishes COMPLETE, wakes the JoinHandle, leaves the registry and drops the
+/// running reference. The caller owns RUNNING and one reference.
+fn complete<F, S>(task: RawTask, cell: &Cell<F, S>, output: Result<F::Output, JoinError>)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: we own RUNNING, so the stage is exclusively ours until COMPLETE is published.
+    cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
+    let prev = task.state().transition_to_complete();
+    if !prev.has_join_interest() {
+        // Nobody will read the output: drop it here. A panic in its destructor is swallowed,
+        // because there is nobody to report it to and a worker must not unwind.
+        // SAFETY: without join interest the completer owns the output after COMPLETE.
+        let old = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        drop(catch_unwind(AssertUnwindSafe(move || drop(old))));
+    } else if prev.has_join_waker() {
+        let waker = crate::loom::lock(&cell.join_waker).take();
+        if let Some(waker) = waker {
+            // A JoinHandle waker can be anything, including one that panics.
+            drop(catch_unwind(AssertUnwindSafe(move || waker.wake())));
+        }
+    }
+    let released = cell.scheduler.owned_tasks().remove(task);
+    if task.state().transition_to_terminal(1 + released as usize) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(task.ptr) }
+    }
+}
+
+unsafe fn schedule<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller's Notified reference keeps the cell alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.schedule(Notified::from_raw(RawTask { ptr }));
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the refcount reached zero, so this is the only pointer; it came from Box::leak.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
+where
+    F: Future,
+{
+    // SAFETY: the JoinHandle's reference keeps the cell alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let state = &cell.header.state;
+    if !state.load().is_complete() {
+        {
+            let mut slot = crate::loom::lock(&cell.join_waker);
+            if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                *slot = Some(waker.clone());
+            }
+        }
+        // Published after the store: a completer that sees JOIN_WAKER finds the waker; if the
+        // task completed before this, the completer did not look and we read the output now.
+        if !state.set_join_waker().is_complete() {
+            return;
+        }
+    }
+    // SAFETY: COMPLETE is set and we are the JoinHandle, so the output is ours to take.
+    let stage = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+    let Stage::Finished(output) = stage else {
+        panic!("JoinHandle polled after it returned Ready");
+    };
+    // SAFETY: the caller guarantees dst is a Poll<Result<F::Output, JoinError>>.
+    unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(output) };
+}
+
+unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
+    let task = RawTask { ptr };
+    if task.state().unset_join_interest().is_err() {
+        // Complete and nobody took the output: it is ours to drop. A panic from its destructor
+        // surfaces here, in the code dropping the handle, as it would for any value.
+        // SAFETY: COMPLETE with join interest means the JoinHandle owns the stage.
+        let cell = unsafe { cell::<F, S>(ptr) };
+        let old = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        drop(old);
+    }
+    task.ref_dec();
+}
+
+unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
+where
+    F: Future,
+    S: Schedule,
+{
+    let task = RawTask { ptr };
+    if task.state().transition_to_shutdown() {
+        // We took RUNNING; complete() releases a running reference, so take one.
+        task.ref_inc();
+        // SAFETY: our caller's reference keeps the cell alive.
+        let cell = unsafe { cell::<F, S>(ptr) };
+        let output = cancel_future(cell);
+        complete(task, cell, output);
+    }
+}
+
+unsafe fn owned_tasks<F: Future, S: Schedule>(ptr: NonNull<Header>) -> *const OwnedTasks {
+    // SAFETY: the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.owned_tasks()
+}
+
+// ---- the waker: a vtable over the header pointer; clone = one refcount increment ----
+
+static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
+    RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)
+}
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: data is a header pointer kept alive by the waker being cloned.
+    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    task.ref_inc();
+    raw_waker(task.ptr)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: data is a header pointer; this waker owns one reference, consumed here.
+    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    match task.state().transition_to_notified_by_val() {
+        TransitionToNotified::Submit => task.schedule(),
+        TransitionToNotified::Dealloc => {
+            // SAFETY: that was the last reference.
+            unsafe { (task.header().vtable.dealloc)(task.ptr) }
+        }
+        TransitionToNotified::DoNothing => {}
+    }
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: data is a header pointer kept alive by the waker.
+    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    if task.state().transition_to_notified_by_ref() == TransitionToNotified::Submit {
+        task.schedule();
+    }
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: data is a header pointer; this waker owns one reference.
+    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    task.ref_dec();
+}
