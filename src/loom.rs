@@ -71,10 +71,30 @@ mod imp {
         pub(crate) use loom::thread::{Thread, current, park};
     }
 
-    pub(crate) use loom::thread_local;
-
     pub(crate) use loom::cell::UnsafeCell;
 }
+
+/// loom's `thread_local!` does not accept std's `const { .. }` initializer: strip it.
+#[cfg(loom)]
+macro_rules! loom_thread_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }; $($rest:tt)*) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+        $crate::loom::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr }) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr; $($rest:tt)*) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+        $crate::loom::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr) => {
+        loom::thread_local!($(#[$attr])* $vis static $name: $t = $init;);
+    };
+}
+#[cfg(loom)]
+pub(crate) use loom_thread_local as thread_local;
 
 pub(crate) use imp::*;
 
@@ -84,7 +104,9 @@ pub(crate) use imp::*;
 pub(crate) fn lock<T>(mutex: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
     #[cfg(not(loom))]
     {
-        mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        mutex
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     #[cfg(loom)]
     {

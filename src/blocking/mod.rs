@@ -55,8 +55,11 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let scheduler = BlockingSchedule { handle: self.inner.clone() };
-        let (notified, join) = crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone());
+        let scheduler = BlockingSchedule {
+            handle: self.inner.clone(),
+        };
+        let (notified, join) =
+            crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone());
         if crate::task::register_unstarted(&notified) {
             scheduler.schedule(notified);
         } else {
@@ -107,7 +110,11 @@ struct BlockingSchedule {
 
 impl Schedule for BlockingSchedule {
     fn schedule(&self, task: Notified) {
-        let pool = self.handle.compute.as_ref().expect("a running runtime has a compute pool");
+        let pool = self
+            .handle
+            .compute
+            .as_ref()
+            .expect("a running runtime has a compute pool");
         // A job refused by a stopped pool is dropped, which cancels the task.
         pool.spawn(move || task.run());
     }

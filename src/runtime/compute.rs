@@ -17,7 +17,11 @@ pub(crate) struct ComputePool {
 }
 
 impl ComputePool {
-    pub(super) fn new(threads: usize, name: &str, handle: StdWeak<HandleInner>) -> io::Result<ComputePool> {
+    pub(super) fn new(
+        threads: usize,
+        name: &str,
+        handle: StdWeak<HandleInner>,
+    ) -> io::Result<ComputePool> {
         let exits = StdArc::new(ThreadExits::default());
         let (on_start, on_exit) = (exits.clone(), exits.clone());
         let name = name.to_string();
@@ -36,7 +40,10 @@ impl ComputePool {
             .panic_handler(|_| {})
             .build()
             .map_err(io::Error::other)?;
-        Ok(ComputePool { pool: Mutex::new(Some(StdArc::new(pool))), exits })
+        Ok(ComputePool {
+            pool: Mutex::new(Some(StdArc::new(pool))),
+            exits,
+        })
     }
 
     /// Runs `job` on the pool; false (job dropped) once the pool is shut down.
@@ -53,7 +60,9 @@ impl ComputePool {
 
     /// Stops the pool and waits (until `deadline`) for its threads to finish what they run.
     pub(super) fn shutdown(&self, deadline: Option<Instant>) {
-        let Some(pool) = crate::loom::lock(&self.pool).take() else { return };
+        let Some(pool) = crate::loom::lock(&self.pool).take() else {
+            return;
+        };
         let on_pool_thread = pool.current_thread_index().is_some();
         drop(pool); // rayon lets the threads finish their queue, then exit
         if !on_pool_thread {

@@ -55,7 +55,9 @@ pub(crate) struct ContextGuard {
 /// Makes `handle` the current runtime of this thread until the guard drops.
 pub(crate) fn enter(handle: Handle) -> ContextGuard {
     let previous = CONTEXT.with(|ctx| ctx.replace(Current::Strong(handle)));
-    ContextGuard { previous: Some(previous) }
+    ContextGuard {
+        previous: Some(previous),
+    }
 }
 
 /// Installs a weak context for the lifetime of a compute-pool thread.

@@ -59,7 +59,11 @@ impl Builder {
     /// rt.block_on(async {});
     /// ```
     pub fn new() -> Builder {
-        Builder { worker_threads: num_cpus::get(), compute_threads: num_cpus::get(), thread_name: "spindle".into() }
+        Builder {
+            worker_threads: num_cpus::get(),
+            compute_threads: num_cpus::get(),
+            thread_name: "spindle".into(),
+        }
     }
 
     /// The number of async worker threads (at least 1).
@@ -77,7 +81,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = spindle::runtime::Builder::new().compute_threads(1).build().unwrap();
-    /// assert_eq!(rt.block_on(spindle::spawn_blocking(|| 7)).unwrap(), 7);
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 7)).unwrap(), 7);
     /// ```
     pub fn compute_threads(mut self, count: usize) -> Builder {
         self.compute_threads = count;
@@ -88,7 +92,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = spindle::runtime::Builder::new().thread_name("app").build().unwrap();
-    /// let name = rt.block_on(spindle::spawn(async { std::thread::current().name().unwrap().to_string() }));
+    /// let name = rt.block_on(rt.spawn(async { std::thread::current().name().unwrap().to_string() }));
     /// assert!(name.unwrap().starts_with("app-worker-"));
     /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
@@ -104,10 +108,16 @@ impl Builder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         if self.worker_threads == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "worker_threads must be at least 1"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "worker_threads must be at least 1",
+            ));
         }
         if self.compute_threads == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "compute_threads must be at least 1"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "compute_threads must be at least 1",
+            ));
         }
         let reactor = crate::loom::sync::Arc::new(Reactor::new()?);
         let (scheduler, launchers) = Scheduler::new(self.worker_threads, reactor);
@@ -118,7 +128,10 @@ impl Builder {
             let compute = ComputePool::new(self.compute_threads, &self.thread_name, weak.clone())
                 .map_err(|e| pool_error = Some(e))
                 .ok();
-            HandleInner { scheduler: scheduler.clone(), compute }
+            HandleInner {
+                scheduler: scheduler.clone(),
+                compute,
+            }
         });
         let handle = Handle { inner };
         if let Some(error) = pool_error {
@@ -126,7 +139,11 @@ impl Builder {
             return Err(error);
         }
 
-        let mut runtime = Runtime { handle, threads: Vec::new(), exits };
+        let mut runtime = Runtime {
+            handle,
+            threads: Vec::new(),
+            exits,
+        };
         for (index, launcher) in launchers.into_iter().enumerate() {
             let handle = runtime.handle.clone();
             let exits = runtime.exits.clone();
@@ -279,7 +296,9 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("workers", &self.threads.len()).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -311,7 +330,11 @@ impl ThreadExits {
                     if now >= deadline {
                         return false;
                     }
-                    live = self.changed.wait_timeout(live, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+                    live = self
+                        .changed
+                        .wait_timeout(live, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             }
         }
@@ -418,11 +441,10 @@ impl Handle {
     /// assert_eq!(rt.block_on(task).unwrap(), 1);
     /// ```
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _context: context::enter(self.clone()), _handle: PhantomData }
-    }
-
-    pub(crate) fn reactor(&self) -> &crate::loom::sync::Arc<Reactor> {
-        self.inner.scheduler.reactor()
+        EnterGuard {
+            _context: context::enter(self.clone()),
+            _handle: PhantomData,
+        }
     }
 }
 
@@ -475,7 +497,8 @@ pub fn run<F: Future>(future: F) -> F::Output {
         );
     }
     let runtime = Runtime::new().expect("spindle::run: could not start the runtime");
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(future)));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(future)));
     drop(runtime);
     match result {
         Ok(output) => output,

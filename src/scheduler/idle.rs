@@ -82,7 +82,9 @@ impl Idle {
     /// every queue before sleeping).
     pub(crate) fn transition_to_parked(&self, worker: usize, is_searching: bool) -> bool {
         let mut sleepers = crate::loom::lock(&self.sleepers);
-        let prev = self.state.fetch_sub(UNPARKED_ONE + is_searching as usize, Ordering::SeqCst);
+        let prev = self
+            .state
+            .fetch_sub(UNPARKED_ONE + is_searching as usize, Ordering::SeqCst);
         sleepers.push(worker);
         is_searching && searching(prev) == 1
     }

@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     owned: OwnedTasks,
     driver: Driver,
     shutdown: AtomicBool,
+    /// Set once shutdown has cancelled everything in the injector and the registry; a push
+    /// that lands after this must clean up after itself.
+    drained: AtomicBool,
 }
 
 /// The scheduler hook stored in every async task: a counted pointer to [`Shared`].
@@ -62,7 +65,8 @@ impl Scheduler {
     /// Builds the shared state for `workers` workers around `reactor`; returns the scheduler
     /// and one launcher per worker thread.
     pub(crate) fn new(workers: usize, reactor: Arc<Reactor>) -> (Scheduler, Vec<WorkerLauncher>) {
-        let locals: Vec<LocalQueue<Notified>> = (0..workers).map(|_| LocalQueue::new_fifo()).collect();
+        let locals: Vec<LocalQueue<Notified>> =
+            (0..workers).map(|_| LocalQueue::new_fifo()).collect();
         let (parkers, unparkers): (Vec<_>, Vec<_>) = (0..workers).map(|_| park::pair()).unzip();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
@@ -72,6 +76,7 @@ impl Scheduler {
             owned: OwnedTasks::new(workers),
             driver: Driver::new(reactor),
             shutdown: AtomicBool::new(false),
+            drained: AtomicBool::new(false),
         });
         let launchers = locals
             .into_iter()
@@ -125,6 +130,9 @@ impl Scheduler {
                 break;
             }
         }
+        self.shared.drained.store(true, Ordering::SeqCst);
+        // A push that raced the flag is either seen here or sees the flag (see push_remote).
+        self.shared.drain_injector();
     }
 }
 
@@ -154,21 +162,30 @@ impl Shared {
     }
 
     /// A task scheduled from outside the workers (or from another runtime's thread).
+    ///
+    /// This runs inside `Waker::wake`, possibly while the waker's owner holds a lock (a
+    /// channel's, say), so it must never run a task's destructor: after shutdown a woken task
+    /// (always registered) only gives its reference back, and the shutdown thread, which
+    /// drains the registry, drops the future.
     fn push_remote(&self, task: Notified) {
         if self.is_shutdown() {
-            drop(task); // cancels it here and now
+            // Registered: shutdown_all cancels it. Not registered: a fresh spawn, not a wake,
+            // so cancelling it here runs its destructor in the spawner's context.
+            task.discard_after_shutdown();
             return;
         }
         self.injector.push(task);
-        // SeqCst fence: orders the push before the shutdown re-check and the idle-state read,
-        // against a parking worker's "register as parked, then look at the injector".
+        // SeqCst fence: orders the push before the flag re-checks and the idle-state read,
+        // against a parking worker's "register as parked, then look at the injector" and
+        // against finish_shutdown's "set drained, then drain".
         fence(Ordering::SeqCst);
-        if self.is_shutdown() {
-            // Shutdown may have drained the injector before our push landed.
+        if self.drained.load(Ordering::SeqCst) {
+            // Shutdown finished before our push landed; only spawns can get here (every
+            // registered task is complete), so cancelling in place is safe.
             self.drain_injector();
-            return;
+        } else if !self.is_shutdown() {
+            self.notify_parked();
         }
-        self.notify_parked();
     }
 
     fn drain_injector(&self) {

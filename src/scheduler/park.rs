@@ -49,7 +49,11 @@ pub(crate) struct DriverGuard<'a> {
 
 impl Driver {
     pub(crate) fn new(reactor: Arc<Reactor>) -> Driver {
-        Driver { reactor, locked: AtomicBool::new(false), wanted_by: AtomicUsize::new(0) }
+        Driver {
+            reactor,
+            locked: AtomicBool::new(false),
+            wanted_by: AtomicUsize::new(0),
+        }
     }
 
     pub(crate) fn try_lock(&self) -> Option<DriverGuard<'_>> {
@@ -78,8 +82,17 @@ impl Drop for DriverGuard<'_> {
 }
 
 pub(crate) fn pair() -> (Parker, Unparker) {
-    let inner = Arc::new(Inner { state: AtomicUsize::new(EMPTY), mutex: Mutex::new(()), condvar: Condvar::new() });
-    (Parker { inner: inner.clone() }, Unparker { inner })
+    let inner = Arc::new(Inner {
+        state: AtomicUsize::new(EMPTY),
+        mutex: Mutex::new(()),
+        condvar: Condvar::new(),
+    });
+    (
+        Parker {
+            inner: inner.clone(),
+        },
+        Unparker { inner },
+    )
 }
 
 impl Parker {
@@ -87,11 +100,17 @@ impl Parker {
     /// event woke something. Returns the number of wakers the reactor woke (0 on a condvar park).
     pub(crate) fn park(&self, driver: &Driver, worker: usize) -> usize {
         let state = &self.inner.state;
-        if state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             return 0;
         }
         if let Some(_guard) = driver.try_lock() {
-            if state.compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            if state
+                .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
                 state.store(EMPTY, Ordering::SeqCst); // it was NOTIFIED
                 return 0;
             }
@@ -100,14 +119,20 @@ impl Parker {
             return woken;
         }
         let mut guard = crate::loom::lock(&self.inner.mutex);
-        if state.compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        if state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
             state.store(EMPTY, Ordering::SeqCst); // it was NOTIFIED
             return 0;
         }
         driver.wanted_by.store(worker + 1, Ordering::SeqCst);
         loop {
             guard = wait(&self.inner.condvar, guard);
-            if state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            if state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
                 return 0;
             }
         }
@@ -127,10 +152,15 @@ impl Parker {
     }
 }
 
-fn wait<'a>(condvar: &Condvar, guard: crate::loom::sync::MutexGuard<'a, ()>) -> crate::loom::sync::MutexGuard<'a, ()> {
+fn wait<'a>(
+    condvar: &Condvar,
+    guard: crate::loom::sync::MutexGuard<'a, ()>,
+) -> crate::loom::sync::MutexGuard<'a, ()> {
     #[cfg(not(loom))]
     {
-        condvar.wait(guard).unwrap_or_else(|poisoned| poisoned.into_inner())
+        condvar
+            .wait(guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     #[cfg(loom)]
     {

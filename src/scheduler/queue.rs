@@ -35,10 +35,14 @@ mod model {
 
     impl<T> Worker<T> {
         pub(crate) fn new_fifo() -> Self {
-            Worker { queue: Arc::new(Mutex::new(VecDeque::new())) }
+            Worker {
+                queue: Arc::new(Mutex::new(VecDeque::new())),
+            }
         }
         pub(crate) fn stealer(&self) -> Stealer<T> {
-            Stealer { queue: self.queue.clone() }
+            Stealer {
+                queue: self.queue.clone(),
+            }
         }
         pub(crate) fn push(&self, task: T) {
             self.queue.lock().unwrap().push_back(task);
@@ -77,7 +81,9 @@ mod model {
 
     impl<T> Injector<T> {
         pub(crate) fn new() -> Self {
-            Injector { queue: Mutex::new(VecDeque::new()) }
+            Injector {
+                queue: Mutex::new(VecDeque::new()),
+            }
         }
         pub(crate) fn push(&self, task: T) {
             self.queue.lock().unwrap().push_back(task);

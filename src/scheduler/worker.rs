@@ -51,7 +51,11 @@ pub(super) fn with_current<R>(shared: &Shared, f: impl FnOnce(Option<&Worker>) -
     // SAFETY: CURRENT is set only while `Worker::run` borrows the worker on this thread's stack
     // and is cleared before it returns, so a non-null pointer is live here.
     let worker = unsafe { &*ptr };
-    if std::ptr::eq(Arc::as_ptr(&worker.shared), shared) { f(Some(worker)) } else { f(None) }
+    if std::ptr::eq(Arc::as_ptr(&worker.shared), shared) {
+        f(Some(worker))
+    } else {
+        f(None)
+    }
 }
 
 /// Whether this thread is a worker of any spindle runtime.
@@ -60,7 +64,12 @@ pub(crate) fn on_worker_thread() -> bool {
 }
 
 impl Worker {
-    pub(super) fn new(index: usize, shared: Arc<Shared>, local: LocalQueue<Notified>, parker: Parker) -> Worker {
+    pub(super) fn new(
+        index: usize,
+        shared: Arc<Shared>,
+        local: LocalQueue<Notified>,
+        parker: Parker,
+    ) -> Worker {
         Worker {
             index,
             shared,
@@ -187,7 +196,9 @@ impl Worker {
 
     fn park(&self) {
         let shared = &*self.shared;
-        shared.idle.transition_to_parked(self.index, self.searching.replace(false));
+        shared
+            .idle
+            .transition_to_parked(self.index, self.searching.replace(false));
         // Registered as parked (SeqCst) before this last look; a notifier pushes before it reads
         // the idle word. One of us sees the other, so a task pushed now is never stranded.
         if shared.has_visible_work() || shared.is_shutdown() {

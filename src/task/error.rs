@@ -35,7 +35,9 @@ unsafe impl Sync for SyncPayload {}
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
-        JoinError { repr: Repr::Cancelled }
+        JoinError {
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send>) -> JoinError {
@@ -43,7 +45,12 @@ impl JoinError {
             .downcast_ref::<&'static str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned());
-        JoinError { repr: Repr::Panic { payload: SyncPayload(payload), message } }
+        JoinError {
+            repr: Repr::Panic {
+                payload: SyncPayload(payload),
+                message,
+            },
+        }
     }
 
     /// True if the task was cancelled: aborted, or its runtime shut down before it finished.
@@ -106,7 +113,10 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic { message: Some(message), .. } => write!(f, "task panicked with message {message:?}"),
+            Repr::Panic {
+                message: Some(message),
+                ..
+            } => write!(f, "task panicked with message {message:?}"),
             Repr::Panic { message: None, .. } => f.write_str("task panicked"),
         }
     }
@@ -116,7 +126,9 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic { message, .. } => f.debug_tuple("JoinError::Panic").field(message).finish(),
+            Repr::Panic { message, .. } => {
+                f.debug_tuple("JoinError::Panic").field(message).finish()
+            }
         }
     }
 }

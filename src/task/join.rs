@@ -32,7 +32,10 @@ impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(raw: RawTask) -> JoinHandle<T> {
-        JoinHandle { raw, _output: PhantomData }
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
     }
 
     /// Cancels the task: an idle task's future is dropped on a runtime thread, a running one when
@@ -86,7 +89,10 @@ impl<T> Future for JoinHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `out` has the type the task's vtable writes, and we are its JoinHandle.
-        unsafe { self.raw.try_read_output(&mut out as *mut _ as *mut (), cx.waker()) };
+        unsafe {
+            self.raw
+                .try_read_output(&mut out as *mut _ as *mut (), cx.waker())
+        };
         out
     }
 }
@@ -99,7 +105,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("state", &self.raw.state().load()).finish()
+        f.debug_struct("JoinHandle")
+            .field("state", &self.raw.state().load())
+            .finish()
     }
 }
 
@@ -164,6 +172,8 @@ impl Drop for AbortHandle {
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AbortHandle").field("state", &self.raw.state().load()).finish()
+        f.debug_struct("AbortHandle")
+            .field("state", &self.raw.state().load())
+            .finish()
     }
 }

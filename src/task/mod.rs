@@ -62,6 +62,20 @@ impl Notified {
     pub(crate) fn raw(&self) -> RawTask {
         self.raw
     }
+
+    /// For a scheduler that has shut down. A registered task keeps its future until the
+    /// registry drain cancels it, on the shutting-down thread; dropping the future here could
+    /// run user destructors inside `Waker::wake`. An unregistered task (a fresh spawn) is
+    /// cancelled now.
+    pub(crate) fn discard_after_shutdown(self) {
+        if self.raw.is_registered() {
+            let raw = self.raw;
+            std::mem::forget(self);
+            raw.ref_dec();
+        } else {
+            drop(self);
+        }
+    }
 }
 
 impl Drop for Notified {
@@ -73,7 +87,9 @@ impl Drop for Notified {
 
 impl std::fmt::Debug for Notified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Notified").field("state", &self.raw.state().load()).finish()
+        f.debug_struct("Notified")
+            .field("state", &self.raw.state().load())
+            .finish()
     }
 }
 
@@ -135,3 +151,6 @@ impl Future for YieldNow {
         Poll::Pending
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

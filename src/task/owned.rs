@@ -30,7 +30,13 @@ const SHARD_BITS: u32 = 32;
 impl OwnedTasks {
     pub(crate) fn new(threads: usize) -> OwnedTasks {
         let count = (threads * 4).next_power_of_two().clamp(4, 256);
-        OwnedTasks { shards: (0..count).map(|_| Shard { slab: Mutex::new(Slab::default()) }).collect() }
+        OwnedTasks {
+            shards: (0..count)
+                .map(|_| Shard {
+                    slab: Mutex::new(Slab::default()),
+                })
+                .collect(),
+        }
     }
 
     /// Takes a reference for the registry and records the slot in the task header. Returns false

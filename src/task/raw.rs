@@ -162,6 +162,14 @@ impl RawTask {
         }
     }
 
+    /// Whether the task is in its runtime's registry. The key is written before the task first
+    /// goes idle, and every wake or abort that can observe an idle task synchronizes with that
+    /// through the state word, so this read is ordered after the write.
+    pub(crate) fn is_registered(&self) -> bool {
+        // SAFETY: see above; the key only changes from NOT_REGISTERED to a slot, once.
+        self.header().registry_key.with(|k| unsafe { *k }) != NOT_REGISTERED
+    }
+
     pub(crate) fn owned_tasks(&self) -> &OwnedTasks {
         // SAFETY: the scheduler lives inside the cell, which our reference keeps alive.
         unsafe { &*(self.header().vtable.owned_tasks)(self.ptr) }
@@ -224,9 +232,7 @@ where
         Poll::Pending => {
             // A task is registered with its runtime the first time it goes idle, so that
             // shutdown can find and cancel it; tasks that finish in one poll never pay for it.
-            // SAFETY: we own RUNNING, so nobody else touches the key now.
-            let registered = cell.header.registry_key.with(|k| unsafe { *k }) != NOT_REGISTERED;
-            if !registered && !cell.scheduler.owned_tasks().insert(task) {
+            if !task.is_registered() && !cell.scheduler.owned_tasks().insert(task) {
                 // The runtime is shutting down: cancel instead of going idle.
                 let output = cancel_future(cell);
                 return complete(task, cell, output);
@@ -244,7 +250,10 @@ where
 }
 
 /// Polls the future; a panic becomes the output and the future is dropped while we still own it.
-fn poll_future<F: Future, S>(cell: &Cell<F, S>, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+fn poll_future<F: Future, S>(
+    cell: &Cell<F, S>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, JoinError>> {
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we own RUNNING, so the stage is ours, and it is `Running` until we complete;
@@ -273,7 +282,9 @@ fn poll_future<F: Future, S>(cell: &Cell<F, S>, cx: &mut Context<'_>) -> Poll<Re
 /// cannot cause a double drop). Returns the destructor's panic, if any.
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
     // SAFETY: the caller owns RUNNING, so the stage is exclusively ours.
-    let old = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+    let old = cell
+        .stage
+        .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
     catch_unwind(AssertUnwindSafe(move || drop(old))).err()
 }
 
@@ -292,13 +303,16 @@ where
     S: Schedule,
 {
     // SAFETY: we own RUNNING, so the stage is exclusively ours until COMPLETE is published.
-    cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
+    cell.stage
+        .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
     let prev = task.state().transition_to_complete();
     if !prev.has_join_interest() {
         // Nobody will read the output: drop it here. A panic in its destructor is swallowed,
         // because there is nobody to report it to and a worker must not unwind.
         // SAFETY: without join interest the completer owns the output after COMPLETE.
-        let old = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        let old = cell
+            .stage
+            .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
         drop(catch_unwind(AssertUnwindSafe(move || drop(old))));
     } else if prev.has_join_waker() {
         let waker = crate::loom::lock(&cell.join_waker).take();
@@ -351,7 +365,9 @@ where
         }
     }
     // SAFETY: COMPLETE is set and we are the JoinHandle, so the output is ours to take.
-    let stage = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+    let stage = cell
+        .stage
+        .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
     let Stage::Finished(output) = stage else {
         panic!("JoinHandle polled after it returned Ready");
     };
@@ -366,7 +382,9 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
         // surfaces here, in the code dropping the handle, as it would for any value.
         // SAFETY: COMPLETE with join interest means the JoinHandle owns the stage.
         let cell = unsafe { cell::<F, S>(ptr) };
-        let old = cell.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        let old = cell
+            .stage
+            .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
         drop(old);
     }
     task.ref_dec();
@@ -396,7 +414,8 @@ unsafe fn owned_tasks<F: Future, S: Schedule>(ptr: NonNull<Header>) -> *const Ow
 
 // ---- the waker: a vtable over the header pointer; clone = one refcount increment ----
 
-static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
 fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
     RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)
@@ -404,14 +423,18 @@ fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
 
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: data is a header pointer kept alive by the waker being cloned.
-    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    let task = RawTask {
+        ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
+    };
     task.ref_inc();
     raw_waker(task.ptr)
 }
 
 unsafe fn waker_wake(data: *const ()) {
     // SAFETY: data is a header pointer; this waker owns one reference, consumed here.
-    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    let task = RawTask {
+        ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
+    };
     match task.state().transition_to_notified_by_val() {
         TransitionToNotified::Submit => task.schedule(),
         TransitionToNotified::Dealloc => {
@@ -424,7 +447,9 @@ unsafe fn waker_wake(data: *const ()) {
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
     // SAFETY: data is a header pointer kept alive by the waker.
-    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    let task = RawTask {
+        ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
+    };
     if task.state().transition_to_notified_by_ref() == TransitionToNotified::Submit {
         task.schedule();
     }
@@ -432,6 +457,8 @@ unsafe fn waker_wake_by_ref(data: *const ()) {
 
 unsafe fn waker_drop(data: *const ()) {
     // SAFETY: data is a header pointer; this waker owns one reference.
-    let task = RawTask { ptr: unsafe { NonNull::new_unchecked(data as *mut Header) } };
+    let task = RawTask {
+        ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
+    };
     task.ref_dec();
 }

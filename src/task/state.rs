@@ -110,7 +110,7 @@ impl State {
     /// (the Notified, the JoinHandle, and any the spawner keeps).
     pub(crate) fn new(refs: usize) -> State {
         State {
-            word: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | refs * REF_ONE),
+            word: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (refs * REF_ONE)),
         }
     }
 
@@ -142,7 +142,10 @@ impl State {
     /// A worker popped this task's `Notified` and wants to poll it.
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.transition(|cur| {
-            debug_assert!(cur & SCHEDULED != 0, "running a task that was not scheduled");
+            debug_assert!(
+                cur & SCHEDULED != 0,
+                "running a task that was not scheduled"
+            );
             if cur & (RUNNING | COMPLETE) != 0 {
                 // Shutdown took the future out from under the queue entry.
                 return (None, TransitionToRunning::Failed);
@@ -196,7 +199,10 @@ impl State {
                 // The poller re-queues it in transition_to_idle.
                 (Some(cur | SCHEDULED), TransitionToNotified::DoNothing)
             } else {
-                (Some((cur | SCHEDULED) + REF_ONE), TransitionToNotified::Submit)
+                (
+                    Some((cur | SCHEDULED) + REF_ONE),
+                    TransitionToNotified::Submit,
+                )
             }
         })
     }
@@ -208,7 +214,10 @@ impl State {
             debug_assert!(cur >> REF_SHIFT >= 1);
             if cur & RUNNING != 0 {
                 // The poller holds a reference, so ours is never the last here.
-                (Some((cur | SCHEDULED) - REF_ONE), TransitionToNotified::DoNothing)
+                (
+                    Some((cur | SCHEDULED) - REF_ONE),
+                    TransitionToNotified::DoNothing,
+                )
             } else if cur & (COMPLETE | SCHEDULED) != 0 {
                 let next = cur - REF_ONE;
                 if next >> REF_SHIFT == 0 {
@@ -230,9 +239,15 @@ impl State {
                 (None, TransitionToNotified::DoNothing)
             } else if cur & (RUNNING | SCHEDULED) != 0 {
                 // The poller or the queue entry will see CANCELLED.
-                (Some(cur | CANCELLED | SCHEDULED), TransitionToNotified::DoNothing)
+                (
+                    Some(cur | CANCELLED | SCHEDULED),
+                    TransitionToNotified::DoNothing,
+                )
             } else {
-                (Some((cur | CANCELLED | SCHEDULED) + REF_ONE), TransitionToNotified::Submit)
+                (
+                    Some((cur | CANCELLED | SCHEDULED) + REF_ONE),
+                    TransitionToNotified::Submit,
+                )
             }
         })
     }
@@ -276,7 +291,10 @@ impl State {
         // Relaxed: a new reference is made from an existing one, which already keeps the
         // cell alive; no data is published by the increment itself.
         let prev = self.word.fetch_add(REF_ONE, Ordering::Relaxed);
-        assert!(prev >> REF_SHIFT < usize::MAX >> (REF_SHIFT + 1), "task refcount overflow");
+        assert!(
+            prev >> REF_SHIFT < usize::MAX >> (REF_SHIFT + 1),
+            "task refcount overflow"
+        );
     }
 
     /// Drops one reference; true if it was the last and the caller must deallocate.
@@ -293,7 +311,10 @@ mod tests {
     fn spawn_run_idle_wake_complete() {
         let s = State::new(2); // Notified + JoinHandle
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
-        assert_eq!(s.transition_to_notified_by_ref(), TransitionToNotified::DoNothing);
+        assert_eq!(
+            s.transition_to_notified_by_ref(),
+            TransitionToNotified::DoNothing
+        );
         assert!(s.load().is_scheduled());
         // Woken while running: the poller's reference becomes the new Notified.
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
@@ -301,7 +322,10 @@ mod tests {
         s.ref_inc(); // a waker
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
         assert_eq!(s.load().ref_count(), 2);
-        assert_eq!(s.transition_to_notified_by_val(), TransitionToNotified::Submit);
+        assert_eq!(
+            s.transition_to_notified_by_val(),
+            TransitionToNotified::Submit
+        );
         assert_eq!(s.load().ref_count(), 2);
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         let prev = s.transition_to_complete();
@@ -316,9 +340,18 @@ mod tests {
         let s = State::new(2);
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
-        assert_eq!(s.transition_to_notified_and_cancel(), TransitionToNotified::Submit);
-        assert_eq!(s.transition_to_notified_and_cancel(), TransitionToNotified::DoNothing);
-        assert_eq!(s.transition_to_notified_by_ref(), TransitionToNotified::DoNothing);
+        assert_eq!(
+            s.transition_to_notified_and_cancel(),
+            TransitionToNotified::Submit
+        );
+        assert_eq!(
+            s.transition_to_notified_and_cancel(),
+            TransitionToNotified::DoNothing
+        );
+        assert_eq!(
+            s.transition_to_notified_by_ref(),
+            TransitionToNotified::DoNothing
+        );
         assert_eq!(s.transition_to_running(), TransitionToRunning::Cancelled);
     }
 
@@ -326,7 +359,10 @@ mod tests {
     fn abort_while_running_is_seen_at_idle() {
         let s = State::new(2);
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
-        assert_eq!(s.transition_to_notified_and_cancel(), TransitionToNotified::DoNothing);
+        assert_eq!(
+            s.transition_to_notified_and_cancel(),
+            TransitionToNotified::DoNothing
+        );
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Cancelled);
         assert!(s.load().is_running());
     }
@@ -338,7 +374,10 @@ mod tests {
         assert_eq!(queued.transition_to_running(), TransitionToRunning::Failed);
 
         let running = State::new(2);
-        assert_eq!(running.transition_to_running(), TransitionToRunning::Success);
+        assert_eq!(
+            running.transition_to_running(),
+            TransitionToRunning::Success
+        );
         assert!(!running.transition_to_shutdown());
         assert_eq!(running.transition_to_idle(), TransitionToIdle::Cancelled);
     }
@@ -351,6 +390,9 @@ mod tests {
         assert!(s.unset_join_interest().is_err());
         // Poller's reference and JoinHandle's remain; drop the poller's, keeping one "waker".
         assert!(!s.transition_to_terminal(1));
-        assert_eq!(s.transition_to_notified_by_val(), TransitionToNotified::Dealloc);
+        assert_eq!(
+            s.transition_to_notified_by_val(),
+            TransitionToNotified::Dealloc
+        );
     }
 }
