@@ -1,8 +1,767 @@
-//! PLACEHOLDER being replaced by the I/O helper (not shippable as is).
-pub(crate) struct IoDriver;
+//! Socket readiness: non-blocking file descriptors registered with the reactor's poller, and the
+//! read/write wakers that a reactor turn wakes.
+//!
+//! * Every socket is registered once, **edge-triggered**, for both directions
+//!   (`PollMode::Edge` + `Event::all`), so an event never costs a re-arm syscall.
+//! * Each registration owns an `Arc<Source>`: one readiness word (read bit, write bit, closed bit
+//!   and a tick that counts events) plus two waiter lists behind a small per-source mutex. The
+//!   driver's slab (key → source) is locked only to register, deregister, dispatch a batch of
+//!   events and shut down; polling a socket never touches it.
+//! * Readiness is optimistic: a new socket counts as ready both ways, the operation is simply
+//!   attempted, and only `WouldBlock` clears the bit, and only if the tick has not moved since the
+//!   readiness was observed (an event that arrived meanwhile keeps it set). A waiter stores its
+//!   waker under the source mutex and re-reads the word there, while dispatch updates the word
+//!   *before* taking that mutex, so an event that lands between "WouldBlock" and "waker stored"
+//!   is never lost.
+//! * Several tasks may wait on one direction (an `Arc<UdpSocket>` read by many tasks, several
+//!   acceptors): each direction keeps a list of distinct wakers and an event wakes them all.
+//! * Wakers are collected under the locks and woken (or dropped) only after every lock is released.
+//! * `shutdown` sets the closed bit on every source and wakes every waiter; from then on each
+//!   operation fails with an error instead of waiting for a reactor that nobody drives, and new
+//!   registrations are refused.
+//! * Dropping a [`PollIo`] deletes the fd from the poller before the fd is closed. A key freed this
+//!   way may be reused at once; an event of the old fd still in the current batch then only
+//!   causes one spurious wake-up and a retried operation, never a missed one.
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Arc, Mutex};
+use crate::reactor::Reactor;
+use polling::{Event, PollMode};
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::task::{Context, Poll, Waker};
+
+/// Readiness word layout: the low three bits are flags, the rest counts events.
+const READABLE: usize = 0b001;
+const WRITABLE: usize = 0b010;
+const CLOSED: usize = 0b100;
+const TICK_ONE: usize = 0b1000;
+const TICK_MASK: usize = !(TICK_ONE - 1);
+
+const SHUT_DOWN_MSG: &str = "the spindle runtime this socket belongs to has shut down";
+const NO_RUNTIME_MSG: &str = "this socket operation must run inside a spindle runtime \
+     (inside `spindle::run`, `Runtime::block_on`, a spawned task, or under `Handle::enter`)";
+
+/// The error every operation on a socket returns once its runtime has shut down.
+pub(crate) fn shut_down_error() -> io::Error {
+    io::Error::other(SHUT_DOWN_MSG)
+}
+
+/// The reactor of the runtime this thread runs in, or an error that names the fix.
+pub(crate) fn current_reactor() -> io::Result<Arc<Reactor>> {
+    crate::runtime::context::reactor().ok_or_else(|| io::Error::other(NO_RUNTIME_MSG))
+}
+
+/// Which half of a socket an operation needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    fn bit(self) -> usize {
+        match self {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        }
+    }
+}
+
+/// The readiness of one registered fd and the tasks waiting on it.
+struct Source {
+    key: usize,
+    /// `READABLE | WRITABLE | CLOSED` flags plus the event tick (see the constants above).
+    state: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+#[derive(Default)]
+struct Waiters {
+    read: Vec<Waker>,
+    write: Vec<Waker>,
+}
+
+impl Source {
+    fn new(key: usize) -> Source {
+        Source {
+            key,
+            // Optimistic: the first operation is attempted before any event arrived.
+            state: AtomicUsize::new(READABLE | WRITABLE),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+
+    /// Sets `bits`, advances the tick, and moves the wakers that `bits` concern into `out`.
+    fn set_ready(&self, bits: usize, out: &mut Vec<Waker>) {
+        // AcqRel: publishes the new bits to the Acquire loads in `poll_ready`; the waiter mutex
+        // taken below is what orders this against a concurrent registration.
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                Some((s | bits).wrapping_add(TICK_ONE))
+            });
+        let mut waiters = crate::loom::lock(&self.waiters);
+        if bits & (READABLE | CLOSED) != 0 {
+            out.append(&mut waiters.read);
+        }
+        if bits & (WRITABLE | CLOSED) != 0 {
+            out.append(&mut waiters.write);
+        }
+    }
+
+    /// `Some` when a poll of `bit` can finish now: the tick of the observed readiness, or the
+    /// shut-down error.
+    fn check(state: usize, bit: usize) -> Option<io::Result<usize>> {
+        if state & CLOSED != 0 {
+            Some(Err(shut_down_error()))
+        } else if state & bit != 0 {
+            Some(Ok(state & TICK_MASK))
+        } else {
+            None
+        }
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<usize>> {
+        let bit = dir.bit();
+        // Acquire: pairs with the AcqRel update in `set_ready`.
+        if let Some(ready) = Self::check(self.state.load(Ordering::Acquire), bit) {
+            return Poll::Ready(ready);
+        }
+        let mut waiters = crate::loom::lock(&self.waiters);
+        // Re-check under the mutex: `set_ready` updates the word before it takes this mutex, so
+        // either we see its bit now or it sees (and wakes) the waker we store below.
+        // Acquire: as above.
+        if let Some(ready) = Self::check(self.state.load(Ordering::Acquire), bit) {
+            return Poll::Ready(ready);
+        }
+        let list = match dir {
+            Direction::Read => &mut waiters.read,
+            Direction::Write => &mut waiters.write,
+        };
+        if !list.iter().any(|w| w.will_wake(cx.waker())) {
+            list.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Clears `dir`'s bit after an operation hit `WouldBlock`, unless an event arrived since
+    /// the readiness with `tick` was observed.
+    fn clear_readiness(&self, dir: Direction, tick: usize) {
+        let bit = dir.bit();
+        // AcqRel/Acquire: the same word as in `set_ready`; a failed update (tick moved) keeps
+        // the newer readiness.
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & TICK_MASK == tick && s & bit != 0).then_some(s & !bit)
+            });
+    }
+}
+
+/// Key → source, plus a free list of keys.
+struct Slab {
+    entries: Vec<Option<Arc<Source>>>,
+    free: Vec<usize>,
+    closed: bool,
+}
+
+/// The socket half of the reactor: every registered source, by poller key.
+pub(crate) struct IoDriver {
+    slab: Mutex<Slab>,
+    /// How many sources are registered (read without the slab lock by `has_sources`).
+    registered: AtomicUsize,
+    /// The waker buffer of the one thread that dispatches at a time (kept for its capacity).
+    scratch: Mutex<Vec<Waker>>,
+}
+
 impl IoDriver {
-    pub(crate) fn new() -> Self { IoDriver }
-    pub(crate) fn has_sources(&self) -> bool { false }
-    pub(crate) fn dispatch(&self, _events: &polling::Events) -> usize { 0 }
-    pub(crate) fn shutdown(&self) {}
+    pub(crate) fn new() -> Self {
+        IoDriver {
+            slab: Mutex::new(Slab {
+                entries: Vec::new(),
+                free: Vec::new(),
+                closed: false,
+            }),
+            registered: AtomicUsize::new(0),
+            scratch: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether any socket is registered (so a zero-timeout turn may find events).
+    pub(crate) fn has_sources(&self) -> bool {
+        // Relaxed: a hint for busy workers; a stale answer delays one opportunistic poll, and an
+        // idle worker's blocking turn polls regardless.
+        self.registered.load(Ordering::Relaxed) > 0
+    }
+
+    /// Records the readiness carried by `events` and wakes the tasks waiting for it. Returns how
+    /// many wakers were woken.
+    pub(crate) fn dispatch(&self, events: &polling::Events) -> usize {
+        let mut wakers = std::mem::take(&mut *crate::loom::lock(&self.scratch));
+        {
+            let slab = crate::loom::lock(&self.slab);
+            for event in events.iter() {
+                let mut bits = 0;
+                if event.readable {
+                    bits |= READABLE;
+                }
+                if event.writable {
+                    bits |= WRITABLE;
+                }
+                if bits == 0 {
+                    continue;
+                }
+                if let Some(Some(source)) = slab.entries.get(event.key) {
+                    source.set_ready(bits, &mut wakers);
+                }
+            }
+        }
+        let woken = wakers.len();
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        *crate::loom::lock(&self.scratch) = wakers;
+        woken
+    }
+
+    /// Marks every source closed and wakes all their waiters; later registrations fail.
+    pub(crate) fn shutdown(&self) {
+        let mut wakers = Vec::new();
+        {
+            let mut slab = crate::loom::lock(&self.slab);
+            slab.closed = true;
+            for source in slab.entries.iter().flatten() {
+                source.set_ready(CLOSED, &mut wakers);
+            }
+        }
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    fn insert(&self) -> io::Result<Arc<Source>> {
+        let mut slab = crate::loom::lock(&self.slab);
+        if slab.closed {
+            return Err(shut_down_error());
+        }
+        let key = match slab.free.pop() {
+            Some(key) => key,
+            None => {
+                slab.entries.push(None);
+                slab.entries.len() - 1
+            }
+        };
+        let source = Arc::new(Source::new(key));
+        slab.entries[key] = Some(source.clone());
+        // Relaxed: only a hint (see `has_sources`); the slab itself is guarded by the mutex.
+        self.registered.fetch_add(1, Ordering::Relaxed);
+        Ok(source)
+    }
+
+    /// Removes the source under `key`; the caller drops it after the slab lock is released.
+    fn remove(&self, key: usize) -> Option<Arc<Source>> {
+        let mut slab = crate::loom::lock(&self.slab);
+        let source = slab.entries.get_mut(key).and_then(Option::take);
+        if source.is_some() {
+            slab.free.push(key);
+            // Relaxed: as in `insert`.
+            self.registered.fetch_sub(1, Ordering::Relaxed);
+        }
+        source
+    }
+}
+
+/// A non-blocking I/O object registered with a reactor. Owns the object so that it can delete the
+/// fd from the poller before the fd is closed.
+pub(crate) struct PollIo<T: AsFd> {
+    /// Always `Some` until `into_inner` takes it (and that consumes `self`).
+    io: Option<T>,
+    source: Arc<Source>,
+    reactor: Arc<Reactor>,
+}
+
+impl<T: AsFd> PollIo<T> {
+    /// Registers `io` (which must already be in non-blocking mode) with the current runtime.
+    pub(crate) fn new(io: T) -> io::Result<Self> {
+        Self::with_reactor(current_reactor()?, io)
+    }
+
+    /// Registers `io` (which must already be in non-blocking mode) with `reactor`.
+    pub(crate) fn with_reactor(reactor: Arc<Reactor>, io: T) -> io::Result<Self> {
+        let source = reactor.io.insert()?;
+        let fd = io.as_fd().as_raw_fd();
+        // SAFETY: `polling` requires the fd to be deleted from the poller before it is closed.
+        // From here on `io` (which owns the fd) belongs to this `PollIo`, whose `Drop` and
+        // `into_inner` both delete the fd before `io` can be dropped or handed out; if `add`
+        // fails, nothing was registered.
+        let added = unsafe {
+            reactor
+                .poller()
+                .add_with_mode(fd, Event::all(source.key), PollMode::Edge)
+        };
+        if let Err(err) = added {
+            drop(reactor.io.remove(source.key));
+            return Err(err);
+        }
+        Ok(PollIo {
+            io: Some(io),
+            source,
+            reactor,
+        })
+    }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        self.io
+            .as_ref()
+            .expect("PollIo's object is only taken by `into_inner`, which consumes it")
+    }
+
+    /// The reactor this object is registered with (sockets it accepts join the same one).
+    pub(crate) fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
+    }
+
+    /// Deregisters and returns the object (still in non-blocking mode).
+    pub(crate) fn into_inner(mut self) -> T {
+        let io = self
+            .io
+            .take()
+            .expect("PollIo's object is only taken by `into_inner`, which consumes it");
+        self.deregister(io.as_fd());
+        io
+    }
+
+    fn deregister(&self, fd: BorrowedFd<'_>) {
+        // An error means the fd was never (or no longer) in the poller; nothing to undo.
+        let _ = self.reactor.poller().delete(fd);
+        drop(self.reactor.io.remove(self.source.key));
+    }
+
+    /// Ready once `dir` may make progress, with the tick to hand to `clear_readiness`.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_ready(cx, dir)
+    }
+
+    /// Forget `dir`'s readiness observed at `tick` (after the operation hit `WouldBlock`).
+    pub(crate) fn clear_readiness(&self, dir: Direction, tick: usize) {
+        self.source.clear_readiness(dir, tick);
+    }
+
+    /// Runs `op` when `dir` is ready, retrying after the next event each time it hits
+    /// `WouldBlock` (and at once on `Interrupted`). Any other result is returned as is.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let tick = match self.poll_ready(cx, dir) {
+                Poll::Ready(Ok(tick)) => tick,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(self.get_ref()) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear_readiness(dir, tick);
+                }
+                // A signal interrupted the call before it did anything: just retry.
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The async form of [`poll_io`](Self::poll_io).
+    pub(crate) async fn io<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(cx, dir, &mut op)).await
+    }
+}
+
+impl<T: AsFd> Drop for PollIo<T> {
+    fn drop(&mut self) {
+        if let Some(io) = &self.io {
+            self.deregister(io.as_fd());
+        }
+        // `io` (and with it the fd) is dropped after this, so the fd left the poller first.
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicBool, AtomicUsize as StdAtomicUsize};
+    use std::task::Wake;
+    use std::time::{Duration, Instant};
+
+    /// Counts wake-ups and unparks the waiting test thread.
+    struct CountingWaker {
+        wakes: StdAtomicUsize,
+        thread: std::thread::Thread,
+    }
+
+    impl Wake for CountingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.wakes.fetch_add(1, Ordering::SeqCst);
+            self.thread.unpark();
+        }
+    }
+
+    fn counting_waker() -> (std::sync::Arc<CountingWaker>, Waker) {
+        let inner = std::sync::Arc::new(CountingWaker {
+            wakes: StdAtomicUsize::new(0),
+            thread: std::thread::current(),
+        });
+        (inner.clone(), Waker::from(inner))
+    }
+
+    fn pair() -> (UnixStream, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        b.set_nonblocking(true).unwrap();
+        (a, b)
+    }
+
+    /// Drives the reactor by hand on a thread, as the scheduler's idle worker would.
+    struct Driver {
+        stop: std::sync::Arc<AtomicBool>,
+        thread: Option<std::thread::JoinHandle<usize>>,
+    }
+
+    impl Driver {
+        fn start(reactor: Arc<Reactor>) -> Driver {
+            let stop = std::sync::Arc::new(AtomicBool::new(false));
+            let stop2 = stop.clone();
+            let thread = std::thread::spawn(move || {
+                let mut events = polling::Events::new();
+                let mut woken = 0;
+                while !stop2.load(Ordering::SeqCst) {
+                    events.clear();
+                    reactor
+                        .poller()
+                        .wait(&mut events, Some(Duration::from_millis(20)))
+                        .unwrap();
+                    woken += reactor.io.dispatch(&events);
+                }
+                woken
+            });
+            Driver {
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn stop(mut self) -> usize {
+            self.stop.store(true, Ordering::SeqCst);
+            self.thread.take().unwrap().join().unwrap()
+        }
+    }
+
+    /// Polls `f` until it is ready, parking between polls; fails after 10 s.
+    fn block_on_poll<R>(mut f: impl FnMut(&mut Context<'_>) -> Poll<R>) -> R {
+        let (_, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Poll::Ready(r) = f(&mut cx) {
+                return r;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "operation did not complete: a wake-up was lost"
+            );
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+
+    #[test]
+    fn registration_counts_and_drop_deregisters() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        assert!(!reactor.io.has_sources());
+        let (a, b) = pair();
+        let pa = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let pb = PollIo::with_reactor(reactor.clone(), b).unwrap();
+        assert!(reactor.io.has_sources());
+        assert_eq!(pa.source.key, 0);
+        assert_eq!(pb.source.key, 1);
+        drop(pa);
+        // The freed key is reused.
+        let (c, _d) = pair();
+        let pc = PollIo::with_reactor(reactor.clone(), c).unwrap();
+        assert_eq!(pc.source.key, 0);
+        drop(pb);
+        let inner = pc.into_inner();
+        assert!(!reactor.io.has_sources());
+        // `into_inner` removed the fd from the poller: modifying it now fails.
+        assert!(reactor.poller().modify(&inner, Event::all(0)).is_err());
+    }
+
+    #[test]
+    fn read_waits_for_data_and_wakes_once() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let (counter, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 16];
+        // Optimistic first attempt: WouldBlock clears the bit and registers the waker.
+        let first = a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf));
+        assert!(first.is_pending());
+        // Polling again with the same waker does not store it twice.
+        assert!(a.poll_ready(&mut cx, Direction::Read).is_pending());
+        assert_eq!(a.source.waiters.lock().unwrap().read.len(), 1);
+        // Writable was never cleared.
+        assert!(matches!(
+            a.poll_ready(&mut cx, Direction::Write),
+            Poll::Ready(Ok(_))
+        ));
+
+        (&b).write_all(b"hello").unwrap();
+        let mut events = polling::Events::new();
+        reactor
+            .poller()
+            .wait(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(reactor.io.dispatch(&events), 1);
+        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
+        match a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf)) {
+            Poll::Ready(Ok(5)) => assert_eq!(&buf[..5], b"hello"),
+            other => panic!("unexpected {other:?}"),
+        }
+        // Drained: the next read registers again and nothing else was woken.
+        assert!(
+            a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf))
+                .is_pending()
+        );
+        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn stale_clear_keeps_newer_readiness() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, _b) = pair();
+        let a = PollIo::with_reactor(reactor, a).unwrap();
+        let (_, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let Poll::Ready(Ok(tick)) = a.poll_ready(&mut cx, Direction::Read) else {
+            panic!("a new source is optimistically ready");
+        };
+        // An event arrives after the operation saw WouldBlock but before the bit is cleared.
+        a.source.set_ready(READABLE, &mut Vec::new());
+        a.clear_readiness(Direction::Read, tick);
+        let Poll::Ready(Ok(newer)) = a.poll_ready(&mut cx, Direction::Read) else {
+            panic!("the newer event must survive the stale clear");
+        };
+        assert_ne!(newer, tick);
+        // A clear with the current tick does clear.
+        a.clear_readiness(Direction::Read, newer);
+        assert!(a.poll_ready(&mut cx, Direction::Read).is_pending());
+    }
+
+    #[test]
+    fn every_waiter_of_a_direction_is_woken() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let counters: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        for (_, waker) in &counters {
+            let mut cx = Context::from_waker(waker);
+            let mut buf = [0u8; 1];
+            assert!(
+                a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf))
+                    .is_pending()
+            );
+        }
+        (&b).write_all(b"x").unwrap();
+        let mut events = polling::Events::new();
+        reactor
+            .poller()
+            .wait(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(reactor.io.dispatch(&events), 3);
+        for (counter, _) in &counters {
+            assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
+        }
+    }
+
+    #[test]
+    fn shutdown_wakes_waiters_and_fails_everything_after() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, _b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let (counter, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 4];
+        assert!(
+            a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf))
+                .is_pending()
+        );
+        reactor.shutdown();
+        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
+        for dir in [Direction::Read, Direction::Write] {
+            match a.poll_io(&mut cx, dir, |_| Ok(())) {
+                Poll::Ready(Err(err)) => assert_eq!(err.to_string(), SHUT_DOWN_MSG),
+                other => panic!("expected the shut-down error, got {other:?}"),
+            }
+        }
+        let (c, _d) = pair();
+        let err = PollIo::with_reactor(reactor.clone(), c).err().unwrap();
+        assert_eq!(err.to_string(), SHUT_DOWN_MSG);
+        // Dropping after shutdown still deregisters cleanly.
+        drop(a);
+        assert!(!reactor.io.has_sources());
+    }
+
+    /// Ping-pong over a socket pair between two threads while a third drives the reactor: every
+    /// read and write waits for readiness many times, so a lost wake-up would hang (and fail).
+    #[test]
+    fn ping_pong_loses_no_wake_ups() {
+        const ROUNDS: usize = 2000;
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let driver = Driver::start(reactor.clone());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let b = PollIo::with_reactor(reactor.clone(), b).unwrap();
+
+        fn exchange(io: &PollIo<UnixStream>, first: bool) {
+            let mut buf = [0u8; 8];
+            for round in 0..ROUNDS as u64 {
+                if !first || round > 0 {
+                    let n = block_on_poll(|cx| {
+                        io.poll_io(cx, Direction::Read, |mut s| s.read(&mut buf))
+                    })
+                    .unwrap();
+                    assert_eq!(n, 8);
+                    let expected = if first { round - 1 } else { round };
+                    assert_eq!(u64::from_le_bytes(buf), expected);
+                }
+                if first || round + 1 < ROUNDS as u64 {
+                    let out = round.to_le_bytes();
+                    block_on_poll(|cx| io.poll_io(cx, Direction::Write, |mut s| s.write(&out)))
+                        .unwrap();
+                }
+            }
+        }
+        let t = std::thread::spawn(move || exchange(&b, false));
+        exchange(&a, true);
+        t.join().unwrap();
+        assert!(driver.stop() > 0);
+    }
+
+    /// Fills the socket buffer until writes block, then drains it from another thread: the
+    /// writer must be woken by the writable edge.
+    #[test]
+    fn blocked_writer_is_woken_when_the_peer_drains() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let driver = Driver::start(reactor.clone());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let chunk = vec![7u8; 64 * 1024];
+        let mut written = 0usize;
+        let (_, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        while let Poll::Ready(n) = a.poll_io(&mut cx, Direction::Write, |mut s| s.write(&chunk)) {
+            written += n.unwrap();
+        }
+        assert!(written > 0);
+        let target = written + 4 * chunk.len();
+        let reader = std::thread::spawn(move || {
+            b.set_nonblocking(false).unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut total = 0;
+            while total < target {
+                let n = (&b).read(&mut buf).unwrap();
+                assert!(buf[..n].iter().all(|&x| x == 7));
+                total += n;
+            }
+            total
+        });
+        while written < target {
+            let want = (target - written).min(chunk.len());
+            written += block_on_poll(|cx| {
+                a.poll_io(cx, Direction::Write, |mut s| s.write(&chunk[..want]))
+            })
+            .unwrap();
+        }
+        assert_eq!(reader.join().unwrap(), target);
+        driver.stop();
+    }
+}
+
+/// Model-checked races between a task that waits for readiness and the dispatching thread
+/// (`RUSTFLAGS="--cfg loom" cargo test --lib reactor::io`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicBool;
+    use std::task::Wake;
+
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// One task's view: the operation hit `WouldBlock` after observing readiness at `tick`,
+    /// clears it and waits; meanwhile the reactor dispatches a read event. The task must either
+    /// see the readiness or be woken.
+    fn race(clear_first: bool) {
+        loom::model(move || {
+            let source = Arc::new(Source::new(0));
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            let Poll::Ready(Ok(tick)) = source.poll_ready(&mut cx, Direction::Read) else {
+                panic!("a new source starts ready");
+            };
+            if clear_first {
+                source.clear_readiness(Direction::Read, tick);
+            }
+            let dispatcher = {
+                let source = source.clone();
+                // This module only exists under loom: the model's own thread.
+                loom::thread::spawn(move || {
+                    let mut wakers = Vec::new();
+                    source.set_ready(READABLE, &mut wakers);
+                    for waker in wakers {
+                        waker.wake();
+                    }
+                })
+            };
+            if !clear_first {
+                source.clear_readiness(Direction::Read, tick);
+            }
+            let ready = source.poll_ready(&mut cx, Direction::Read).is_ready();
+            dispatcher.join().unwrap();
+            assert!(ready || flag.0.load(Ordering::SeqCst), "wake-up lost");
+        });
+    }
+
+    #[test]
+    fn event_racing_registration_is_not_lost() {
+        race(true);
+    }
+
+    #[test]
+    fn event_racing_clear_is_not_lost() {
+        race(false);
+    }
 }
