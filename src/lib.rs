@@ -25,11 +25,15 @@
 #![warn(missing_docs)]
 
 pub(crate) mod loom;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_api;
 
 mod blocking;
-mod group;
-mod reactor;
+#[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
+pub mod group;
 pub mod net;
+mod reactor;
 pub mod runtime;
 mod scheduler;
 mod task;
