@@ -43,3 +43,8 @@ pub use blocking::spawn_blocking;
 pub use group::{GroupError, GroupHandle, TaskGroup, gather, task_group, try_gather};
 pub use runtime::{run, spawn};
 pub use task::{AbortHandle, JoinError, JoinHandle, yield_now};
+
+/// The README's code blocks, compiled and run as doc tests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
