@@ -101,15 +101,24 @@ impl TimerDriver {
 
     /// The tick of a deadline, rounded up (saturating), so that it never fires early.
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
+        // u64 arithmetic on purpose: `as_nanos()` is a u128 and its division is a libcall that
+        // cost ~10% of a Sleep's registration (measured with callgrind).
         match deadline.checked_duration_since(self.origin) {
-            Some(since) => u64::try_from(since.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX),
+            Some(since) => since
+                .as_secs()
+                .saturating_mul(1_000)
+                .saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000))),
             None => 0,
         }
     }
 
     /// The tick of the present, rounded down (saturating): every tick `<=` it has fully passed.
     fn now_tick(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
+        let since = now.saturating_duration_since(self.origin);
+        since
+            .as_secs()
+            .saturating_mul(1_000)
+            .saturating_add(u64::from(since.subsec_millis()))
     }
 
     /// The instant a tick starts at, `None` if it is not representable.
@@ -301,9 +310,7 @@ impl TimerDriver {
     /// entries on low levels instead of cascading down from wherever the wheel stopped.
     fn catch_up_if_idle(&self, inner: &mut Inner, now: Instant) {
         if inner.wheel.pending() == 0 {
-            let mut none = Vec::new();
-            inner.wheel.advance(self.now_tick(now), &mut none);
-            debug_assert!(none.is_empty());
+            inner.wheel.jump_when_empty(self.now_tick(now));
         }
     }
 

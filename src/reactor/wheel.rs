@@ -257,6 +257,14 @@ impl Wheel {
         self.next_slot().map(|(_, _, tick)| tick)
     }
 
+    /// An empty wheel moves to `now` in O(1): nothing can fire and no slot needs cascading.
+    pub(crate) fn jump_when_empty(&mut self, now: u64) {
+        debug_assert_eq!(self.pending, 0, "jump_when_empty on a wheel with entries");
+        if self.pending == 0 && now > self.elapsed {
+            self.elapsed = now;
+        }
+    }
+
     /// Fires every entry whose deadline is `<= now`, pushing their wakers onto `wakers`, and
     /// moves `elapsed` to `now` (it never goes back). Returns the number of entries fired.
     pub(crate) fn advance(&mut self, now: u64, wakers: &mut Vec<Waker>) -> usize {
