@@ -221,7 +221,7 @@ macro_rules! gather {
     };
 }
 
-/// Like [`gather!`] for futures that return `Result`: the first `Err` wins.
+/// Like [`gather!`](crate::gather!) for futures that return `Result`: the first `Err` wins.
 ///
 /// `try_gather!(f1, f2, …)` is a future of `Result<(T1, T2, …), E>` where every `fi` is a
 /// future of `Result<Ti, E>` (one shared error type). The futures run concurrently on the

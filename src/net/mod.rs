@@ -13,7 +13,7 @@
 //! futures do not borrow the address argument.
 //!
 //! A socket keeps working from any runtime thread, but once the runtime it belongs to has shut
-//! down every operation returns an [`io::Error`](std::io::Error) instead of waiting forever.
+//! down every operation returns an `io::Error` instead of waiting forever.
 
 use crate::reactor::io::{Direction, PollIo};
 use std::future::poll_fn;

@@ -432,7 +432,7 @@ impl Handle {
     }
 
     /// Makes this runtime the current one on this thread while the guard lives, so that
-    /// crate-root [`spawn`](crate::spawn) and [`Handle::current`] work on a foreign thread.
+    /// crate-root `spawn` and [`Handle::current`] work on a foreign thread.
     ///
     /// ```
     /// let rt = spindle::runtime::Runtime::new().unwrap();
