@@ -111,7 +111,9 @@ impl Parker {
                 .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
                 .is_err()
             {
-                state.store(EMPTY, Ordering::SeqCst); // it was NOTIFIED
+                // It was NOTIFIED. A swap, not a store: it reads (and acquires) a notification
+                // that lands meanwhile, e.g. shutdown's, instead of erasing it unread.
+                state.swap(EMPTY, Ordering::SeqCst);
                 return 0;
             }
             let woken = driver.reactor.turn(None);
@@ -123,7 +125,8 @@ impl Parker {
             .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
-            state.store(EMPTY, Ordering::SeqCst); // it was NOTIFIED
+            // It was NOTIFIED: swap, not store (see above).
+            state.swap(EMPTY, Ordering::SeqCst);
             return 0;
         }
         driver.wanted_by.store(worker + 1, Ordering::SeqCst);

@@ -7,6 +7,7 @@
 
 use super::raw::{NOT_REGISTERED, RawTask};
 use crate::loom::sync::Mutex;
+#[cfg(not(loom))]
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 pub(crate) struct OwnedTasks {
@@ -99,10 +100,18 @@ impl OwnedTasks {
 }
 
 /// A per-thread number picking the shard, so that a thread keeps hitting the same lock.
+#[cfg(not(loom))]
 fn thread_shard() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     crate::loom::thread_local! {
         static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed); // only needs distinct values
     }
     SHARD.with(|s| *s)
+}
+
+/// Under loom a process-wide counter would differ between the model's executions (and loom
+/// atomics cannot be statics): every thread uses shard 0, which keeps executions identical.
+#[cfg(loom)]
+fn thread_shard() -> usize {
+    0
 }

@@ -220,7 +220,7 @@ where
         TransitionToRunning::Success => {}
         TransitionToRunning::Cancelled => {
             let output = cancel_future(cell);
-            return complete(task, cell, output);
+            return complete::<F, S>(task, output);
         }
         TransitionToRunning::Failed => return task.ref_dec(),
     }
@@ -228,21 +228,25 @@ where
     let waker = task.waker_ref();
     let mut cx = Context::from_waker(&waker);
     match poll_future(cell, &mut cx) {
-        Poll::Ready(output) => complete(task, cell, output),
+        Poll::Ready(output) => complete::<F, S>(task, output),
         Poll::Pending => {
             // A task is registered with its runtime the first time it goes idle, so that
             // shutdown can find and cancel it; tasks that finish in one poll never pay for it.
             if !task.is_registered() && !cell.scheduler.owned_tasks().insert(task) {
                 // The runtime is shutting down: cancel instead of going idle.
                 let output = cancel_future(cell);
-                return complete(task, cell, output);
+                return complete::<F, S>(task, output);
             }
             match task.state().transition_to_idle() {
                 TransitionToIdle::Ok => {}
-                TransitionToIdle::OkNotified => cell.scheduler.yield_now(Notified::from_raw(task)),
+                TransitionToIdle::OkNotified => {
+                    // Our reference outlives the call: the scheduler may drop the Notified.
+                    cell.scheduler.yield_now(Notified::from_raw(task));
+                    task.ref_dec();
+                }
                 TransitionToIdle::Cancelled => {
                     let output = cancel_future(cell);
-                    complete(task, cell, output);
+                    complete::<F, S>(task, output);
                 }
             }
         }
@@ -297,11 +301,17 @@ fn cancel_future<F: Future, S>(cell: &Cell<F, S>) -> Result<F::Output, JoinError
 
 /// Stores the output, publishes COMPLETE, wakes the JoinHandle, leaves the registry and drops the
 /// running reference. The caller owns RUNNING and one reference.
-fn complete<F, S>(task: RawTask, cell: &Cell<F, S>, output: Result<F::Output, JoinError>)
+///
+/// Takes the pointer, not a `&Cell`: it may free the cell, which must not happen while a
+/// reference argument (protected for the whole call) still points into it.
+fn complete<F, S>(task: RawTask, output: Result<F::Output, JoinError>)
 where
     F: Future,
     S: Schedule,
 {
+    // SAFETY: the caller's running reference keeps the cell alive until we release it below;
+    // `cell` is not used after that.
+    let cell = unsafe { cell::<F, S>(task.ptr) };
     // SAFETY: we own RUNNING, so the stage is exclusively ours until COMPLETE is published.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
@@ -402,7 +412,7 @@ where
         // SAFETY: our caller's reference keeps the cell alive.
         let cell = unsafe { cell::<F, S>(ptr) };
         let output = cancel_future(cell);
-        complete(task, cell, output);
+        complete::<F, S>(task, output);
     }
 }
 
@@ -436,7 +446,11 @@ unsafe fn waker_wake(data: *const ()) {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
     match task.state().transition_to_notified_by_val() {
-        TransitionToNotified::Submit => task.schedule(),
+        TransitionToNotified::Submit => {
+            // The waker's reference outlives the call: the scheduler may drop the Notified.
+            task.schedule();
+            task.ref_dec();
+        }
         TransitionToNotified::Dealloc => {
             // SAFETY: that was the last reference.
             unsafe { (task.header().vtable.dealloc)(task.ptr) }

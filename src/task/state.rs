@@ -84,7 +84,8 @@ pub(crate) enum TransitionToRunning {
 pub(crate) enum TransitionToIdle {
     /// Idle, and the poller's reference was released in the same operation.
     Ok,
-    /// It was woken while running: the poller's reference becomes the new `Notified`.
+    /// It was woken while running: a new reference was taken for the `Notified`; the poller
+    /// drops its own after handing the `Notified` to the scheduler.
     OkNotified,
     /// Abort arrived while running: the poller still owns the future and must cancel it.
     Cancelled,
@@ -121,8 +122,10 @@ impl State {
 
     /// Runs `f` in a CAS loop; `f` returns the next word (or `None` to leave it) and a result.
     fn transition<R>(&self, mut f: impl FnMut(usize) -> (Option<usize>, R)) -> R {
-        // Relaxed first read: the successful CAS below is AcqRel and re-validates the value.
-        let mut current = self.word.load(Ordering::Relaxed);
+        // Acquire, also on CAS failure: a transition may decide from this read alone (`None`)
+        // and then own data another thread published, e.g. `unset_join_interest` seeing
+        // COMPLETE hands the completer's output to the JoinHandle's drop.
+        let mut current = self.word.load(Ordering::Acquire);
         loop {
             let (next, result) = f(current);
             let Some(next) = next else { return result };
@@ -131,7 +134,7 @@ impl State {
                 current,
                 next,
                 Ordering::AcqRel,
-                Ordering::Relaxed, // a failed CAS only re-reads; the retry synchronizes
+                Ordering::Acquire, // the re-read value may decide the transition (see above)
             ) {
                 Ok(_) => return result,
                 Err(actual) => current = actual,
@@ -166,7 +169,10 @@ impl State {
             if cur & CANCELLED != 0 {
                 (None, TransitionToIdle::Cancelled)
             } else if cur & SCHEDULED != 0 {
-                (Some(cur & !RUNNING), TransitionToIdle::OkNotified)
+                (
+                    Some((cur & !RUNNING) + REF_ONE),
+                    TransitionToIdle::OkNotified,
+                )
             } else {
                 debug_assert!(cur >> REF_SHIFT >= 2, "an idle task must stay referenced");
                 (Some((cur & !RUNNING) - REF_ONE), TransitionToIdle::Ok)
@@ -207,8 +213,10 @@ impl State {
         })
     }
 
-    /// `Waker::wake`: like `by_ref`, but the waker's own reference is consumed — transferred to
-    /// the queue when the task is idle, dropped otherwise.
+    /// `Waker::wake`: like `by_ref`, but the waker's own reference is consumed: dropped here
+    /// unless the result is `Submit`, in which case a new reference is taken for the queue and
+    /// the caller drops the waker's after `schedule` returns (the scheduler may drop the
+    /// `Notified` inside `schedule`, which must never free the cell under its `&self`).
     pub(crate) fn transition_to_notified_by_val(&self) -> TransitionToNotified {
         self.transition(|cur| {
             debug_assert!(cur >> REF_SHIFT >= 1);
@@ -226,7 +234,10 @@ impl State {
                     (Some(next), TransitionToNotified::DoNothing)
                 }
             } else {
-                (Some(cur | SCHEDULED), TransitionToNotified::Submit)
+                (
+                    Some((cur | SCHEDULED) + REF_ONE),
+                    TransitionToNotified::Submit,
+                )
             }
         })
     }
@@ -316,8 +327,9 @@ mod tests {
             TransitionToNotified::DoNothing
         );
         assert!(s.load().is_scheduled());
-        // Woken while running: the poller's reference becomes the new Notified.
+        // Woken while running: a new reference for the Notified; the poller then drops its own.
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
+        assert!(!s.ref_dec());
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         s.ref_inc(); // a waker
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
@@ -326,7 +338,8 @@ mod tests {
             s.transition_to_notified_by_val(),
             TransitionToNotified::Submit
         );
-        assert_eq!(s.load().ref_count(), 2);
+        assert_eq!(s.load().ref_count(), 3); // the waker's is dropped after scheduling
+        assert!(!s.ref_dec());
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         let prev = s.transition_to_complete();
         assert!(prev.has_join_interest() && !prev.has_join_waker());
