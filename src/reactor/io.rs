@@ -704,64 +704,39 @@ mod tests {
     }
 }
 
-/// Model-checked races between a task that waits for readiness and the dispatching thread
-/// (`RUSTFLAGS="--cfg loom" cargo test --lib reactor::io`).
-#[cfg(all(test, loom))]
-mod loom_tests {
-    use super::*;
-    use crate::loom::sync::atomic::AtomicBool;
-    use std::task::Wake;
+/// One source's readiness state, for the models in `loom-tests/tests/io.rs` (via
+/// `crate::loom_api::IoSource`): the race between a task that clears readiness and waits and
+/// the reactor dispatching an event.
+#[cfg(loom)]
+pub(crate) struct ModelSource(Arc<Source>);
 
-    struct Flag(AtomicBool);
+#[cfg(loom)]
+impl ModelSource {
+    pub(crate) fn new() -> ModelSource {
+        ModelSource(Arc::new(Source::new(0)))
+    }
 
-    impl Wake for Flag {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.store(true, Ordering::SeqCst);
+    pub(crate) fn poll_read(&self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        self.0.poll_ready(cx, Direction::Read)
+    }
+
+    pub(crate) fn clear_read(&self, tick: usize) {
+        self.0.clear_readiness(Direction::Read, tick);
+    }
+
+    /// What `IoDriver::dispatch` does for a read event: set the bit, then wake the waiters.
+    pub(crate) fn dispatch_readable(&self) {
+        let mut wakers = Vec::new();
+        self.0.set_ready(READABLE, &mut wakers);
+        for waker in wakers {
+            waker.wake();
         }
     }
+}
 
-    /// One task's view: the operation hit `WouldBlock` after observing readiness at `tick`,
-    /// clears it and waits; meanwhile the reactor dispatches a read event. The task must either
-    /// see the readiness or be woken.
-    fn race(clear_first: bool) {
-        loom::model(move || {
-            let source = Arc::new(Source::new(0));
-            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
-            let waker = Waker::from(flag.clone());
-            let mut cx = Context::from_waker(&waker);
-            let Poll::Ready(Ok(tick)) = source.poll_ready(&mut cx, Direction::Read) else {
-                panic!("a new source starts ready");
-            };
-            if clear_first {
-                source.clear_readiness(Direction::Read, tick);
-            }
-            let dispatcher = {
-                let source = source.clone();
-                // This module only exists under loom: the model's own thread.
-                loom::thread::spawn(move || {
-                    let mut wakers = Vec::new();
-                    source.set_ready(READABLE, &mut wakers);
-                    for waker in wakers {
-                        waker.wake();
-                    }
-                })
-            };
-            if !clear_first {
-                source.clear_readiness(Direction::Read, tick);
-            }
-            let ready = source.poll_ready(&mut cx, Direction::Read).is_ready();
-            dispatcher.join().unwrap();
-            assert!(ready || flag.0.load(Ordering::SeqCst), "wake-up lost");
-        });
-    }
-
-    #[test]
-    fn event_racing_registration_is_not_lost() {
-        race(true);
-    }
-
-    #[test]
-    fn event_racing_clear_is_not_lost() {
-        race(false);
+#[cfg(loom)]
+impl Clone for ModelSource {
+    fn clone(&self) -> ModelSource {
+        ModelSource(self.0.clone())
     }
 }

@@ -28,6 +28,9 @@ pub(crate) struct Reactor {
     pub(crate) io: io::IoDriver,
     pub(crate) timers: timer::TimerDriver,
     shut_down: AtomicBool,
+    /// loom cannot block in epoll: under `--cfg loom` waits and notifications go here instead.
+    #[cfg(loom)]
+    model_poller: model::Poller,
 }
 
 impl Reactor {
@@ -38,6 +41,8 @@ impl Reactor {
             io: io::IoDriver::new(),
             timers: timer::TimerDriver::new(),
             shut_down: AtomicBool::new(false),
+            #[cfg(loom)]
+            model_poller: model::Poller::new(),
         })
     }
 
@@ -48,8 +53,11 @@ impl Reactor {
 
     /// Breaks a blocked [`turn`](Self::turn) (or makes the next one return at once).
     pub(crate) fn notify(&self) {
+        #[cfg(loom)]
+        self.model_poller.notify();
         // An error here means the poller's own notification pipe failed; the only effect is a
         // longer wait, bounded by the next timer, so it is not worth a panic.
+        #[cfg(not(loom))]
         let _ = self.poller.notify();
     }
 
@@ -72,19 +80,31 @@ impl Reactor {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.timers.begin_wait(wait.map(|w| now.checked_add(w).unwrap_or(now)));
+        self.timers
+            .begin_wait(wait.map(|w| now.checked_add(w).unwrap_or(now)));
         woken += self.poll_io(wait);
         self.timers.end_wait();
         woken + self.timers.process(Instant::now())
     }
 
     fn poll_io(&self, timeout: Option<Duration>) -> usize {
-        let mut events = crate::loom::lock(&self.events);
-        events.clear();
-        match self.poller.wait(&mut events, timeout) {
-            Ok(_) => self.io.dispatch(&events),
-            // EINTR and friends: the caller loops anyway.
-            Err(_) => 0,
+        #[cfg(loom)]
+        {
+            self.model_poller.wait(timeout);
+            // No OS events under loom: dispatch the empty buffer, keeping the path the same.
+            let mut events = crate::loom::lock(&self.events);
+            events.clear();
+            self.io.dispatch(&events)
+        }
+        #[cfg(not(loom))]
+        {
+            let mut events = crate::loom::lock(&self.events);
+            events.clear();
+            match self.poller.wait(&mut events, timeout) {
+                Ok(_) => self.io.dispatch(&events),
+                // EINTR and friends: the caller loops anyway.
+                Err(_) => 0,
+            }
         }
     }
 
@@ -97,8 +117,43 @@ impl Reactor {
         self.io.shutdown();
         self.notify();
     }
+}
 
-    pub(crate) fn is_shut_down(&self) -> bool {
-        self.shut_down.load(Ordering::SeqCst)
+/// The loom stand-in for the OS poller's `wait`/`notify` pair (no sockets are modelled).
+#[cfg(loom)]
+mod model {
+    use crate::loom::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    /// `notify` leaves a flag that the next `wait` consumes, as `polling`'s notification does.
+    pub(super) struct Poller {
+        notified: Mutex<bool>,
+        condvar: Condvar,
+    }
+
+    impl Poller {
+        pub(super) fn new() -> Poller {
+            Poller {
+                notified: Mutex::new(false),
+                condvar: Condvar::new(),
+            }
+        }
+
+        pub(super) fn notify(&self) {
+            *crate::loom::lock(&self.notified) = true;
+            self.condvar.notify_one();
+        }
+
+        /// Blocks until notified when `timeout` is `None`. Time is not modelled, so a bounded
+        /// wait returns at once (as if it had expired), consuming a pending notification.
+        pub(super) fn wait(&self, timeout: Option<Duration>) {
+            let mut notified = crate::loom::lock(&self.notified);
+            if timeout.is_none() {
+                while !*notified {
+                    notified = self.condvar.wait(notified).unwrap();
+                }
+            }
+            *notified = false;
+        }
     }
 }
