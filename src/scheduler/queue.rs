@@ -53,6 +53,9 @@ mod model {
         pub(crate) fn is_empty(&self) -> bool {
             self.queue.lock().unwrap().is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            self.queue.lock().unwrap().len()
+        }
     }
 
     fn steal_half<T>(from: &Mutex<VecDeque<T>>, dest: &Worker<T>) -> Steal<T> {

@@ -91,10 +91,15 @@ impl Worker {
         }
     }
 
-    /// A task that yielded: behind everything that is ready.
+    /// A task that yielded: behind everything that is ready. Another worker is woken only if
+    /// there is something besides this task to take: waking one for a lone yielder would just
+    /// make the task migrate (and its cache lines with it). Our own queue is always drained
+    /// by us, so skipping the notification never strands the task.
     pub(super) fn schedule_yield(&self, task: Notified) {
         self.local.push(task);
-        self.shared.notify_parked();
+        if self.local.len() > 1 {
+            self.shared.notify_parked();
+        }
     }
 
     pub(super) fn run(&self) {
