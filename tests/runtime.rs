@@ -184,47 +184,6 @@ fn ten_thousand_tasks_spawned_from_a_task_all_complete() {
     assert_eq!(counter.load(Ordering::SeqCst), 10_000);
 }
 
-fn resident_kib() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4
-}
-
-#[test]
-fn a_million_tiny_tasks_complete_without_memory_growth() {
-    let rt = rt(2);
-    let batch = |rt: &Runtime| {
-        let done = Arc::new(AtomicUsize::new(0));
-        let d = done.clone();
-        rt.block_on(async move {
-            for _ in 0..10 {
-                let handles: Vec<_> = (0..50_000)
-                    .map(|_| {
-                        let d = d.clone();
-                        spindle::spawn(async move {
-                            d.fetch_add(1, Ordering::Relaxed);
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    h.await.unwrap();
-                }
-            }
-        });
-        done.load(Ordering::SeqCst)
-    };
-    assert_eq!(batch(&rt), 500_000);
-    let after_first = resident_kib();
-    assert_eq!(batch(&rt), 500_000);
-    let after_second = resident_kib();
-    // The second half million reuses the memory of the first: no per-task leak. (A leak of even
-    // 64 bytes per task would be 32 MB here.)
-    assert!(
-        after_second < after_first + 16 * 1024,
-        "resident memory grew from {after_first} KiB to {after_second} KiB"
-    );
-}
-
 #[test]
 fn spawns_from_four_foreign_threads_at_once_all_run() {
     let rt = rt(2);
