@@ -36,7 +36,7 @@ pub mod net;
 mod reactor;
 pub mod runtime;
 mod scheduler;
-mod task;
+pub mod task;
 pub mod time;
 
 pub use blocking::spawn_blocking;

@@ -17,7 +17,7 @@ mod worker;
 pub(crate) use worker::on_worker_thread;
 
 use crate::loom::sync::Arc;
-use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use crate::reactor::Reactor;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
 use idle::Idle;
@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     /// Set once shutdown has cancelled everything in the injector and the registry; a push
     /// that lands after this must clean up after itself.
     drained: AtomicBool,
+    /// Tasks forced to yield by the cooperative budget (see `task::coop`).
+    pub(crate) forced_yields: AtomicU64,
 }
 
 /// The scheduler hook stored in every async task: a counted pointer to [`Shared`].
@@ -77,6 +79,7 @@ impl Scheduler {
             driver: Driver::new(reactor),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
+            forced_yields: AtomicU64::new(0),
         });
         let launchers = locals
             .into_iter()
@@ -87,6 +90,11 @@ impl Scheduler {
             })
             .collect();
         (Scheduler { shared }, launchers)
+    }
+
+    /// Whether the calling thread is one of this scheduler's workers.
+    pub(crate) fn is_current_worker(&self) -> bool {
+        worker::with_current(&self.shared, |worker| worker.is_some())
     }
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {

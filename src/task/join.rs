@@ -87,12 +87,20 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // One unit of the cooperative budget per ready join (given back if still pending).
+        let coop = match super::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `out` has the type the task's vtable writes, and we are its JoinHandle.
         unsafe {
             self.raw
                 .try_read_output(&mut out as *mut _ as *mut (), cx.waker())
         };
+        if out.is_ready() {
+            coop.made_progress();
+        }
         out
     }
 }

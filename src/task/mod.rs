@@ -1,22 +1,39 @@
-//! Tasks: the unit the scheduler moves around.
+//! Tasks: spawning, joining, aborting, the cooperative budget.
 //!
-//! A spawned future lives in one heap cell ([`raw`]) whose atomic state word ([`state`]) decides,
-//! transition by transition, who may poll it, who may read its output and when it is freed.
-//! The task knows its scheduler only through the [`Schedule`] trait: a wake turns into
-//! `Schedule::schedule(Notified)` and nothing more. [`JoinHandle`] / [`AbortHandle`] are the
-//! spawner's side; [`OwnedTasks`] lets a runtime find every live task at shutdown.
+//! This is the public `spindle::task` module: [`spawn`], [`spawn_blocking`], [`yield_now`],
+//! [`JoinHandle`], [`AbortHandle`], [`JoinError`], and the cooperative budget
+//! ([`consume_budget`], [`unconstrained`]).
+//!
+//! ```
+//! spindle::run(async {
+//!     let handle = spindle::task::spawn(async { 6 * 7 });
+//!     assert_eq!(handle.await.unwrap(), 42);
+//! });
+//! ```
+//!
+//! Inside, the folder is the core's task cell. A spawned future lives in one heap cell (`raw`)
+//! whose atomic state word (`state`) decides, transition by transition, who may poll it, who
+//! may read its output and when it is freed. The task knows its scheduler only through the
+//! `Schedule` trait: a wake turns into `Schedule::schedule(Notified)` and nothing more.
+//! `JoinHandle` / `AbortHandle` are the spawner's side; `OwnedTasks` lets a runtime find every
+//! live task at shutdown; `coop` is the per-poll budget. The spawn functions re-exported here
+//! live in `runtime/` and `blocking/`, above the core.
 //!
 //! Follow a task: `spawn` → `RawTask::new` (state SCHEDULED, 2 refs) → `Schedule::schedule` →
 //! a worker pops the `Notified` and calls `run` → poll → `Ready`: output stored, JoinHandle woken,
 //! cell freed when the last reference goes; `Pending`: registered in `OwnedTasks`, idle until a
 //! waker calls `schedule` again.
 
+pub(crate) mod coop;
 mod error;
 mod join;
 pub(crate) mod owned;
 pub(crate) mod raw;
 pub(crate) mod state;
 
+pub use crate::blocking::spawn_blocking;
+pub use crate::runtime::spawn;
+pub use coop::{Unconstrained, consume_budget, unconstrained};
 pub use error::JoinError;
 pub use join::{AbortHandle, JoinHandle};
 pub(crate) use owned::OwnedTasks;

@@ -24,7 +24,7 @@ use std::future::Future;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// Registry key of a task that is not in a registry.
@@ -253,19 +253,36 @@ where
     }
 }
 
-/// Polls the future; a panic becomes the output and the future is dropped while we still own it.
+/// Polls the future; a panic becomes the output.
+///
+/// The future is pinned in the cell and is dropped where it lies on every path: after `Ready`,
+/// and — while the panic is still unwinding, so that its destructors see
+/// `std::thread::panicking() == true` as they would in synchronous code — after a panic.
 fn poll_future<F: Future, S>(
     cell: &Cell<F, S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, JoinError>> {
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
+            // Drops the future during the unwind if `poll` panics. A destructor that panics
+            // while unwinding aborts the process, exactly as it would outside a task.
+            struct DropOnUnwind<F: Future>(*mut Stage<F>);
+            impl<F: Future> Drop for DropOnUnwind<F> {
+                fn drop(&mut self) {
+                    // SAFETY: armed only while we own RUNNING and the stage is `Running`; the
+                    // future is dropped in place, never moved.
+                    unsafe { drop_stage_in_place(self.0) }
+                }
+            }
+            let on_unwind = DropOnUnwind(stage);
             // SAFETY: we own RUNNING, so the stage is ours, and it is `Running` until we complete;
             // the cell is heap-pinned for the task's whole life.
-            match unsafe { &mut *stage } {
+            let poll = match unsafe { &mut *stage } {
                 Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
                 _ => unreachable!("polled a task whose future is gone"),
-            }
+            };
+            mem::forget(on_unwind);
+            poll
         })
     }));
     match polled {
@@ -274,22 +291,36 @@ fn poll_future<F: Future, S>(
             None => Ok(value),
             Some(payload) => Err(JoinError::panic(payload)),
         }),
-        Err(payload) => {
-            // A second panic from the destructor is dropped: the first one is the cause.
-            drop(drop_future(cell));
-            Poll::Ready(Err(JoinError::panic(payload)))
-        }
+        // The future was already dropped during the unwind.
+        Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
     }
 }
 
-/// Drops the future in place (the slot becomes `Consumed` first, so a panicking destructor
-/// cannot cause a double drop). Returns the destructor's panic, if any.
+/// Drops the stage where it lies and leaves it `Consumed`, even if a destructor panics (the
+/// guard's write runs during that unwind, so there is never a double drop).
+///
+/// # Safety
+/// The caller owns the stage exclusively (RUNNING, or the output after COMPLETE).
+unsafe fn drop_stage_in_place<F: Future>(stage: *mut Stage<F>) {
+    struct MarkConsumed<F: Future>(*mut Stage<F>);
+    impl<F: Future> Drop for MarkConsumed<F> {
+        fn drop(&mut self) {
+            // SAFETY: the old value was dropped in place (or is being unwound out of): `write`
+            // overwrites it without dropping it again.
+            unsafe { ptr::write(self.0, Stage::Consumed) }
+        }
+    }
+    let _mark = MarkConsumed(stage);
+    // SAFETY: forwarded contract; a pinned future is destroyed at its address, never moved.
+    unsafe { ptr::drop_in_place(stage) }
+}
+
+/// Drops the future in place. Returns the destructor's panic, if any.
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
-    // SAFETY: the caller owns RUNNING, so the stage is exclusively ours.
-    let old = cell
-        .stage
-        .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
-    catch_unwind(AssertUnwindSafe(move || drop(old))).err()
+    cell.stage.with_mut(|stage| {
+        // SAFETY: the caller owns RUNNING, so the stage is exclusively ours.
+        catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage_in_place(stage) })).err()
+    })
 }
 
 fn cancel_future<F: Future, S>(cell: &Cell<F, S>) -> Result<F::Output, JoinError> {
