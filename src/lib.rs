@@ -40,7 +40,7 @@ pub mod task;
 pub mod time;
 
 pub use blocking::spawn_blocking;
-pub use group::{GroupError, GroupHandle, TaskGroup, gather, task_group, try_gather};
+pub use group::{GroupError, GroupHandle, JoinSet, TaskGroup, gather, task_group, try_gather};
 pub use runtime::{run, spawn};
 pub use task::{AbortHandle, JoinError, JoinHandle, yield_now};
 
