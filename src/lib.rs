@@ -71,7 +71,7 @@ pub mod __macro_support {
 ///
 /// The function stays a function with the same name, visibility, attributes and return type,
 /// minus the `async`; its body runs on the calling thread, exactly as if it were passed to
-/// [`run`](crate::run):
+/// [`run`]:
 ///
 /// ```text
 /// #[spindle::main]                         fn main() -> io::Result<()> {
@@ -89,18 +89,19 @@ pub mod __macro_support {
 ///
 /// It works on any free function without arguments, not only `main`: `#[spindle::main] async fn
 /// serve() -> u32` becomes a synchronous `fn serve() -> u32` that runs its own runtime (calling
-/// it from inside a runtime panics, as [`run`](crate::run) does).
+/// it from inside a runtime panics, as [`run`] does).
 ///
 /// # Options
 ///
 /// * `worker_threads = N`: async worker threads (default: one per core).
-/// * `compute_threads = N`: threads in the rayon pool behind [`spawn_blocking`](crate::spawn_blocking)
+/// * `compute_threads = N`: threads in the rayon pool behind [`spawn_blocking`]
 ///   (default: one per core).
-/// * `crate = "path"`: where the expansion finds spindle, if your crate renamed it
-///   (`my_spindle = { package = "spindle", .. }` in `Cargo.toml`). Default: `::spindle`.
+/// * `crate = "path"` (or `crate = path`): where the expansion finds spindle, if your crate
+///   renamed it (`my_spindle = { package = "spindle", .. }` in `Cargo.toml`) or re-exports it.
+///   Default: `::spindle`.
 ///
-/// With thread counts, the runtime comes from [`runtime::Builder`](crate::runtime::Builder)
-/// instead of [`run`](crate::run), with the same shutdown. A count of `0` is a compile error.
+/// With thread counts, the runtime comes from [`runtime::Builder`]
+/// instead of [`run`], with the same shutdown. A count of `0` is a compile error.
 ///
 /// ```
 /// use spindle as my_spindle;

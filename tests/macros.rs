@@ -178,6 +178,11 @@ mod renamed {
     async fn the_crate_option_names_a_renamed_spindle() {
         assert_eq!(spin::spawn(async { 1 }).await.unwrap(), 1);
     }
+
+    #[spin::test(crate = spin)]
+    async fn the_path_may_be_unquoted() {
+        assert_eq!(spin::spawn(async { 2 }).await.unwrap(), 2);
+    }
 }
 
 // ---------- #[spindle::main] on ordinary functions ----------

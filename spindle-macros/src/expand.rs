@@ -101,7 +101,13 @@ fn rewrite(kind: Kind, options: &Options, function: FnItem) -> TokenStream {
 
     let future = local("future");
     let (define, make_future) = if nested_item {
-        (quote!(async fn #ident() #output #block), quote!(#ident()))
+        // The body runs on the calling thread and is never sent: `future_not_send` (a
+        // nursery lint some users turn on) would be noise here.
+        let define = quote! {
+            #[allow(clippy::future_not_send)]
+            async fn #ident() #output #block
+        };
+        (define, quote!(#ident()))
     } else {
         (TokenStream::new(), quote!(async move #block))
     };

@@ -107,7 +107,10 @@ impl FnItem {
         if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
             errors.push(syn::Error::new_spanned(
                 receiver,
-                format!("{what} cannot take `self`: use `{attr}` on a free function"),
+                format!(
+                    "{what} cannot take `self` (there is no value to call it on): put `{attr}` \
+                     on a free function"
+                ),
             ));
             usable = Usable::No;
         } else if !sig.inputs.is_empty() || sig.variadic.is_some() {

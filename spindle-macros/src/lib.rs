@@ -1,6 +1,7 @@
 //! The attribute macros of [spindle](https://crates.io/crates/spindle): `#[spindle::main]` and
-//! `#[spindle::test]`. Use them through the `spindle` crate, which re-exports and documents them;
-//! this crate alone gives you nothing you can run.
+//! `#[spindle::test]`. Use them through the `spindle` crate, which re-exports them and documents
+//! them (with examples) as `spindle::main` and `spindle::test`; the code they expand into calls
+//! spindle, so this crate alone runs nothing.
 //!
 //! ```text
 //! #[spindle::main]                         fn main() -> io::Result<()> {
@@ -18,6 +19,8 @@
 mod expand;
 mod item;
 mod options;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 
@@ -38,15 +41,13 @@ impl Kind {
     }
 }
 
-/// Runs an `async fn` (usually `main`) on a fresh spindle runtime, shut down before it returns.
-/// Documented, with examples, as `spindle::main` in the `spindle` crate.
+/// *(Implemented in the `spindle-macros` crate; write it as `#[spindle::main]`.)*
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Main, args.into(), item.into()).into()
 }
 
-/// Runs an `async fn` test on a fresh spindle runtime per test. Documented, with examples, as
-/// `spindle::test` in the `spindle` crate.
+/// *(Implemented in the `spindle-macros` crate; write it as `#[spindle::test]`.)*
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Test, args.into(), item.into()).into()

@@ -125,7 +125,9 @@ impl RawOption {
         let name = if input.peek(Ident::peek_any) {
             input.call(Ident::parse_any)?
         } else {
-            return Err(input.error(format!("expected an option: {VALID}")));
+            return Err(input.error(
+                "expected the name of an option: `worker_threads`, `compute_threads` or `crate`",
+            ));
         };
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
@@ -190,17 +192,25 @@ fn thread_count(name: &str, arg: &RawOption) -> syn::Result<usize> {
     Ok(count)
 }
 
-/// `crate = "path"`: the path under which the user's crate sees spindle.
+/// `crate = "path"` (or the path unquoted): the path under which the user's crate sees spindle.
 fn crate_path(arg: &RawOption) -> syn::Result<syn::Path> {
     let example = "`crate = \"my_spindle\"`";
     let lit = match &arg.value {
         RawValue::Expr(Expr::Lit(syn::ExprLit {
             lit: Lit::Str(lit), ..
         })) => lit,
+        // Unquoted also works: it is what rustc suggests when the quoted path does not resolve.
+        RawValue::Expr(Expr::Path(path))
+            if path.qself.is_none()
+                && path.attrs.is_empty()
+                && path.path.segments.iter().all(|s| s.arguments.is_none()) =>
+        {
+            return Ok(path.path.clone());
+        }
         RawValue::Expr(expr) => {
             return Err(syn::Error::new_spanned(
                 expr,
-                format!("`crate` takes the path of the spindle crate as a string, like {example}"),
+                format!("`crate` takes the path of the spindle crate, like {example}"),
             ));
         }
         RawValue::List(tokens) => {
