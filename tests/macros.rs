@@ -317,10 +317,21 @@ async unsafe fn an_unsafe_fn() -> u8 {
     3
 }
 
+#[spindle::main]
+async fn diverges() -> ! {
+    spindle::yield_now().await;
+    panic!("a `-> !` function ends by panicking");
+}
+
 #[test]
-fn main_works_on_associated_impl_trait_and_unsafe_functions() {
+fn main_works_on_associated_impl_trait_unsafe_and_diverging_functions() {
     assert_eq!(Workers::count(), Workers(2));
     assert_eq!(returns_impl_trait().to_string(), "displayed");
     // SAFETY: `an_unsafe_fn` has no safety requirements.
     assert_eq!(unsafe { an_unsafe_fn() }, 3);
+    let payload = std::panic::catch_unwind(|| diverges()).unwrap_err();
+    assert_eq!(
+        panic_message(payload),
+        "a `-> !` function ends by panicking"
+    );
 }

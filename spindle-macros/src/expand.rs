@@ -7,7 +7,9 @@
 //! user's tokens, next to the user's return type. (An associated function whose body names
 //! `Self`, and an `unsafe fn`, use an `async move` block instead, since a nested item cannot see
 //! `Self` and calling an `unsafe` one would need an `unsafe` block around code the user did not
-//! mark.)
+//! mark. One case is left out: an associated function of a generic `impl` whose body uses the
+//! impl's type parameters without naming `Self` gets "can't use generic parameters from outer
+//! item"; the attributes are meant for free functions.)
 
 use crate::Kind;
 use crate::item::{FnItem, Usable, is_test_attribute};
