@@ -28,7 +28,25 @@ use std::task::{Context, Poll};
 ///
 /// The fd must be in non-blocking mode (otherwise an operation blocks the worker thread) and
 /// pollable (sockets, pipes, FIFOs, terminals, eventfd, timerfd, signalfd, ...; not regular
-/// files). See the [module doc](self) for the edge-triggered readiness contract.
+/// files).
+///
+/// # Edge-triggered readiness
+///
+/// Readiness is **edge-triggered** and cached, exactly as for spindle's own sockets: the
+/// reactor records "may be readable/writable" when the kernel reports a change, and that
+/// stays true until you say otherwise. The contract, in one line: *after an operation returns
+/// `WouldBlock`, call [`AsyncFdReadyGuard::clear_ready`] (or use
+/// [`AsyncFdReadyGuard::try_io`], which does it), and never clear readiness otherwise.*
+///
+/// * Not clearing after `WouldBlock` makes the next `readable()` return at once, forever: a
+///   busy loop.
+/// * Clearing without having seen `WouldBlock` can lose the only notification: the kernel
+///   reports an edge only when something *new* happens, so data that was already there when
+///   you cleared is never announced again and the task may wait forever.
+///
+/// A clear that races with a newer event keeps the newer readiness (each event advances a
+/// tick, and a guard only clears the readiness it observed). A new `AsyncFd` counts as ready
+/// in both directions, so the first operation is simply attempted.
 ///
 /// # Examples
 ///
@@ -156,7 +174,7 @@ impl<T: AsFd> AsyncFd<T> {
     }
 
     /// Waits until the fd may be readable and returns a guard for that readiness (see the
-    /// [module doc](self) for when to clear it).
+    /// [`AsyncFd` docs](AsyncFd#edge-triggered-readiness) for when to clear it).
     ///
     /// # Examples
     ///
@@ -362,7 +380,7 @@ pub struct AsyncFdReadyGuard<'a, T: AsFd> {
 impl<'a, T: AsFd> AsyncFdReadyGuard<'a, T> {
     /// Forgets the readiness this guard observed: the next `readable()`/`writable()` waits for
     /// a new event. Call it only after an operation returned `WouldBlock` (see the
-    /// [module doc](self)); if an event arrived since the guard was made, its readiness is kept.
+    /// [`AsyncFd` docs](AsyncFd#edge-triggered-readiness)); if an event arrived since the guard was made, its readiness is kept.
     ///
     /// # Examples
     ///

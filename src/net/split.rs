@@ -156,7 +156,10 @@ macro_rules! define_split {
             #[doc = $setup]
             /// let (rd, wr) = server.into_split();
             /// let server = rd.reunite(wr).unwrap();
-            /// assert_eq!(server.local_addr().unwrap(), client.peer_addr().unwrap());
+            /// assert_eq!(
+            ///     format!("{:?}", server.local_addr().unwrap()),
+            ///     format!("{:?}", client.peer_addr().unwrap())
+            /// );
             /// # });
             /// ```
             pub fn reunite(self, other: OwnedWriteHalf) -> Result<$stream, ReuniteError> {
@@ -180,7 +183,10 @@ macro_rules! define_split {
             #[doc = $setup]
             /// let (rd, wr) = client.into_split();
             /// let client = wr.reunite(rd).unwrap();
-            /// assert_eq!(client.peer_addr().unwrap(), server.local_addr().unwrap());
+            /// assert_eq!(
+            ///     format!("{:?}", client.peer_addr().unwrap()),
+            ///     format!("{:?}", server.local_addr().unwrap())
+            /// );
             /// # });
             /// ```
             pub fn reunite(self, other: OwnedReadHalf) -> Result<$stream, ReuniteError> {

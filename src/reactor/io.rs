@@ -750,6 +750,148 @@ mod tests {
         assert!(!reactor.io.has_sources());
     }
 
+    fn ready_tick(io: &PollIo<UnixStream>, dir: Direction) -> Option<usize> {
+        let (_, waker) = counting_waker();
+        match io.poll_ready(&mut Context::from_waker(&waker), dir) {
+            Poll::Ready(Ok(tick)) => Some(tick),
+            Poll::Ready(Err(err)) => panic!("{err}"),
+            Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn drained_clears_only_unchanged_and_open_readiness() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, _b) = pair();
+        let a = PollIo::with_reactor(reactor, a).unwrap();
+        // Drained at the observed tick: cleared.
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.record(Direction::Read, tick, Progress::Drained);
+        assert_eq!(ready_tick(&a, Direction::Read), None);
+        // An event after the observation keeps the newer readiness.
+        a.source.set_ready(READABLE, &mut Vec::new());
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.source.set_ready(READABLE, &mut Vec::new());
+        a.record(Direction::Read, tick, Progress::Drained);
+        assert!(ready_tick(&a, Direction::Read).is_some());
+        // A hang-up (closed bit) vetoes the drained clear, even at the current tick.
+        a.source
+            .set_ready(READABLE | READ_CLOSED | WRITE_CLOSED, &mut Vec::new());
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.record(Direction::Read, tick, Progress::Drained);
+        assert_eq!(ready_tick(&a, Direction::Read), Some(tick));
+        let wtick = ready_tick(&a, Direction::Write).unwrap();
+        a.record(Direction::Write, wtick, Progress::Drained);
+        assert!(ready_tick(&a, Direction::Write).is_some());
+        // ... but WouldBlock (the OS's own word) clears the bit and the closed bit.
+        a.clear_readiness(Direction::Read, tick);
+        assert_eq!(ready_tick(&a, Direction::Read), None);
+    }
+
+    #[test]
+    fn eof_keeps_read_readiness_for_good() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, _b) = pair();
+        let a = PollIo::with_reactor(reactor, a).unwrap();
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.record(Direction::Read, tick, Progress::Closed);
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.record(Direction::Read, tick, Progress::Drained);
+        assert!(ready_tick(&a, Direction::Read).is_some());
+        // Write readiness is independent.
+        let wtick = ready_tick(&a, Direction::Write).unwrap();
+        a.record(Direction::Write, wtick, Progress::Drained);
+        assert_eq!(ready_tick(&a, Direction::Write), None);
+    }
+
+    #[test]
+    fn hinted_read_waits_for_the_next_event_without_a_wasted_call() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        let (counter, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        (&b).write_all(b"req").unwrap();
+        let mut calls = 0;
+        let mut buf = [0u8; 64];
+        // The op reports "drained" (as a TCP_INQ read of 0 would).
+        let mut read = |cx: &mut Context<'_>, calls: &mut usize| {
+            a.poll_io_hinted(cx, Direction::Read, |mut s| {
+                *calls += 1;
+                s.read(&mut buf).map(|n| (n, Progress::Drained))
+            })
+        };
+        assert!(matches!(read(&mut cx, &mut calls), Poll::Ready(Ok(3))));
+        // No system call: the readiness was cleared, so the poll registers and waits.
+        assert!(read(&mut cx, &mut calls).is_pending());
+        assert_eq!(calls, 1);
+        (&b).write_all(b"next").unwrap();
+        let mut events = polling::Events::new();
+        reactor
+            .poller()
+            .wait(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        reactor.io.dispatch(&events);
+        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
+        assert!(matches!(read(&mut cx, &mut calls), Poll::Ready(Ok(4))));
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn hang_up_events_set_the_closed_bits() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
+        // Wait for nothing pending, then let the peer go away entirely.
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.clear_readiness(Direction::Read, tick);
+        drop(b);
+        let mut events = polling::Events::new();
+        reactor
+            .poller()
+            .wait(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(events.iter().any(|e| e.is_interrupt()));
+        reactor.io.dispatch(&events);
+        // Acquire: test-only read of the word.
+        let state = a.source.state.load(Ordering::Acquire);
+        assert_eq!(
+            state & (READ_CLOSED | WRITE_CLOSED),
+            READ_CLOSED | WRITE_CLOSED
+        );
+        let tick = ready_tick(&a, Direction::Read).unwrap();
+        a.record(Direction::Read, tick, Progress::Drained);
+        assert!(ready_tick(&a, Direction::Read).is_some());
+    }
+
+    #[test]
+    fn try_io_never_waits() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        let (a, b) = pair();
+        let a = PollIo::with_reactor(reactor, a).unwrap();
+        let mut buf = [0u8; 8];
+        let err = a
+            .try_io(Direction::Read, |mut s| {
+                s.read(&mut buf).map(|n| (n, Progress::Unknown))
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        // Cleared, and no waker was stored.
+        assert!(a.source.try_ready(Direction::Read).unwrap().is_none());
+        assert!(crate::loom::lock(&a.source.waiters).read.is_empty());
+        // Not ready: the op is not even called.
+        (&b).write_all(b"x").unwrap();
+        let mut called = false;
+        let err = a
+            .try_io(Direction::Read, |_| {
+                called = true;
+                Ok((0, Progress::Unknown))
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(!called);
+    }
+
     /// Ping-pong over a socket pair between two threads while a third drives the reactor: every
     /// read and write waits for readiness many times, so a lost wake-up would hang (and fail).
     #[test]
@@ -844,6 +986,11 @@ impl ModelSource {
 
     pub(crate) fn clear_read(&self, tick: usize) {
         self.0.clear_readiness(Direction::Read, tick);
+    }
+
+    /// What a read that proved the socket drained does (`Progress::Drained`).
+    pub(crate) fn clear_read_drained(&self, tick: usize) {
+        self.0.clear_drained(Direction::Read, tick);
     }
 
     /// What `IoDriver::dispatch` does for a read event: set the bit, then wake the waiters.

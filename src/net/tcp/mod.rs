@@ -1,5 +1,5 @@
-//! TCP: [`TcpListener`](crate::net::TcpListener), [`TcpStream`](crate::net::TcpStream) and
-//! [`TcpSocket`](crate::net::TcpSocket) (re-exported from `spindle::net`), and here the types
+//! TCP: [`TcpListener`], [`TcpStream`] and
+//! [`TcpSocket`] (re-exported from `spindle::net`), and here the types
 //! that go with them: the halves of a split stream ([`ReadHalf`], [`WriteHalf`],
 //! [`OwnedReadHalf`], [`OwnedWriteHalf`], [`ReuniteError`]) and the [`Incoming`] stream of
 //! accepted connections.

@@ -1,5 +1,5 @@
-//! Unix-domain sockets: [`UnixListener`](crate::net::UnixListener),
-//! [`UnixStream`](crate::net::UnixStream) and [`UnixDatagram`](crate::net::UnixDatagram)
+//! Unix-domain sockets: [`UnixListener`],
+//! [`UnixStream`] and [`UnixDatagram`]
 //! (re-exported from `spindle::net`), and here the types that go with them: the halves of a
 //! split stream ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`], [`OwnedWriteHalf`],
 //! [`ReuniteError`]) and the [`Incoming`] stream of accepted connections.
