@@ -204,8 +204,8 @@ macro_rules! impl_stream_api {
                 std::future::poll_fn(|cx| self.poll_write_ready(cx)).await
             }
 
-            /// Polls for read readiness (the poll form of [`readable`](Self::readable)). Only
-            /// the waker of the last call per task is kept; several tasks may poll at once.
+            /// Polls for read readiness (the poll form of [`readable`](Self::readable)). Several
+            /// tasks may poll at once; an event wakes each of them.
             ///
             /// # Examples
             ///

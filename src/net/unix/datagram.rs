@@ -367,7 +367,16 @@ impl UnixDatagram {
     ///     let mut buf = [0u8; 4];
     ///     assert_eq!(b.try_recv(&mut buf).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
     ///     a.try_send(b"now").unwrap();
-    ///     assert_eq!(b.try_recv(&mut buf).unwrap(), 3);
+    ///     // That WouldBlock cleared the readiness: wait for the event, then try again.
+    ///     let n = loop {
+    ///         b.readable().await.unwrap();
+    ///         match b.try_recv(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => panic!("{e}"),
+    ///         }
+    ///     };
+    ///     assert_eq!(n, 3);
     /// });
     /// ```
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
