@@ -36,6 +36,8 @@ pub mod net;
 mod reactor;
 pub mod runtime;
 mod scheduler;
+#[cfg(not(loom))] // process-wide handler state in statics, outside the loom models
+pub mod signal;
 mod task;
 pub mod time;
 
