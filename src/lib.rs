@@ -33,6 +33,8 @@ mod blocking;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
 pub mod net;
+#[cfg(not(loom))] // process-global orphan table in statics, outside the loom models
+pub mod process;
 mod reactor;
 pub mod runtime;
 mod scheduler;

@@ -18,7 +18,7 @@ mod imp {
 
         pub(crate) mod atomic {
             pub(crate) use std::sync::atomic::{
-                AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
     }
@@ -62,7 +62,7 @@ mod imp {
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
     }

@@ -46,7 +46,13 @@ impl Driver {
                 .filter_map(Weak::upgrade)
                 .find(|d| Arc::ptr_eq(d.pipe.reactor(), &reactor))
             {
-                return Ok(found);
+                return if found.is_closed() {
+                    Err(io::Error::other(
+                        "this spindle runtime has shut down: it cannot deliver signals any more",
+                    ))
+                } else {
+                    Ok(found)
+                };
             }
             let read = registry::pipe()?.read.try_clone()?;
             let driver = Arc::new(Driver {
