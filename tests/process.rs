@@ -428,3 +428,18 @@ fn writes_after_close_fail_and_wait_closes_stdin() {
         assert!(within("wait", child.wait()).await.unwrap().success());
     });
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Command>();
+    send_sync::<spindle::process::Child>();
+    send_sync::<spindle::process::ChildStdin>();
+    send_sync::<spindle::process::ChildStdout>();
+    send_sync::<spindle::process::ChildStderr>();
+    // The futures can be spawned (they are Send).
+    fn send<T: Send>(_: &T) {}
+    let mut cmd = Command::new("true");
+    send(&cmd.output());
+    send(&cmd.status());
+}

@@ -251,3 +251,12 @@ fn recv_ends_when_the_runtime_shuts_down() {
         assert_eq!(within("again", again.recv()).await, Some(()));
     });
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Signal>();
+    send_sync::<SignalKind>();
+    fn send<T: Send>(_: &T) {}
+    send(&spindle::signal::ctrl_c());
+}
