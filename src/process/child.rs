@@ -254,8 +254,10 @@ fn ready_or_err(poll: Poll<io::Result<()>>) -> Result<bool, io::Error> {
     }
 }
 
-/// How much one read may ask for (a pipe holds 64 KiB by default).
-const READ_CHUNK: usize = 64 * 1024;
+/// The most one read asks for (a pipe holds 64 KiB by default).
+const MAX_READ: usize = 64 * 1024;
+/// The least one read asks for.
+const MIN_READ: usize = 1024;
 
 /// Reads `pipe` to its end into `buf`; `pipe` becomes `None` (closed) at the end.
 fn poll_read_to_end<R: futures_io::AsyncRead + Unpin>(
@@ -268,11 +270,12 @@ fn poll_read_to_end<R: futures_io::AsyncRead + Unpin>(
     };
     loop {
         let start = buf.len();
-        if buf.capacity() - start < READ_CHUNK / 2 {
-            buf.reserve(READ_CHUNK.max(start / 2));
-        }
-        let end = buf.capacity().min(start + READ_CHUNK);
-        buf.resize(end, 0);
+        // Ask for about as much as we already have (between 1 and 64 KiB): the zeroing of the
+        // read area stays proportional to the data, so a short output costs a few KiB of
+        // memset per read, not 64 KiB.
+        let chunk = start.clamp(MIN_READ, MAX_READ);
+        buf.reserve(chunk);
+        buf.resize(start + chunk, 0);
         let poll = Pin::new(&mut *reader).poll_read(cx, &mut buf[start..]);
         let filled = match &poll {
             Poll::Ready(Ok(n)) => *n,
