@@ -20,7 +20,8 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/` and `blocking/` are built on top of that.
+//! output. `time/`, `net/`, `group/`, `blocking/`, `signal/` and `process/` are built on top of
+//! that.
 
 #![warn(missing_docs)]
 
