@@ -443,3 +443,27 @@ fn public_types_are_send_and_sync() {
     send(&cmd.output());
     send(&cmd.status());
 }
+
+/// Children that exit at once, many times over on several tasks: an exit event that lands
+/// while the watch is being registered must never be lost (each wait is bounded).
+#[test]
+fn instantly_exiting_children_never_lose_their_exit() {
+    const TASKS: usize = 4;
+    const EACH: usize = 150;
+    runtime().block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                spindle::spawn(async {
+                    for _ in 0..EACH {
+                        let mut child = Command::new("true").stdin(Stdio::null()).spawn().unwrap();
+                        let status = within("true's exit", child.wait()).await.unwrap();
+                        assert!(status.success());
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+}

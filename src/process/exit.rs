@@ -65,6 +65,11 @@ impl ExitWatch {
         // Relaxed: a cache of a fact about the system; a stale `false` costs one failed syscall.
         if mode == Mode::Auto && !PIDFD_UNAVAILABLE.load(Ordering::Relaxed) {
             match pidfd_open(pid) {
+                // The registration starts out readable, so the first poll makes one `waitpid`
+                // that usually finds the child running. Starting it "not ready" instead (the
+                // epoll ADD queues an event anyway if the child already exited) looks like a
+                // free saving but loses exits: an event dispatched before the clear would be
+                // erased by it (tests/process.rs, `instantly_exiting_children_...`).
                 Ok(fd) => return Ok(ExitWatch::Pidfd(PollIo::with_reactor(reactor, fd)?)),
                 Err(err)
                     if matches!(
