@@ -38,6 +38,7 @@ mod blocking;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
 mod macro_support;
+pub mod metrics;
 pub mod net;
 #[cfg(not(loom))] // process-global orphan table in statics, outside the loom models
 pub mod process;

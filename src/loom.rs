@@ -17,10 +17,13 @@ mod imp {
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
-            /// Process-wide counters (statics), never part of a loom model.
-            pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
             pub(crate) use std::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            };
+            /// Process-wide counters (statics) and statistics shared with threads loom does not
+            /// run (rayon's), never part of a loom model.
+            pub(crate) use std::sync::atomic::{
+                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
             };
         }
     }
@@ -64,10 +67,13 @@ mod imp {
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
             };
-            /// Process-wide counters (statics), never part of a loom model.
-            pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
+            /// Process-wide counters (statics) and statistics shared with threads loom does not
+            /// run (rayon's), never part of a loom model.
+            pub(crate) use std::sync::atomic::{
+                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+            };
         }
     }
 
