@@ -157,13 +157,16 @@ fn a_woken_task_runs_while_the_wakers_worker_blocks() {
 fn a_task_spawned_by_a_blocking_task_runs_elsewhere() {
     let rt = rt(2);
     let waited = rt.block_on(async {
-        let outer = spindle::spawn(async {
+        let (inner_tx, inner_rx) = async_channel::bounded(1);
+        let outer = spindle::spawn(async move {
             let spawned_at = Instant::now();
             let inner = spindle::spawn(async move { spawned_at.elapsed() });
+            inner_tx.try_send(inner).unwrap();
             std::thread::sleep(Duration::from_millis(500));
-            inner
         });
-        outer.await.unwrap().await.unwrap()
+        let waited = inner_rx.recv().await.unwrap().await.unwrap();
+        outer.await.unwrap();
+        waited
     });
     assert!(waited < Duration::from_millis(50), "waited {waited:?}");
 }
