@@ -20,7 +20,8 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/` and `blocking/` are built on top of that.
+//! output. `time/`, `net/`, `group/`, `blocking/` and `sync/` are built on top of that;
+//! [`sync`] has the channels and locks, [`io`] the I/O extension traits and helpers.
 
 #![warn(missing_docs)]
 
@@ -32,10 +33,12 @@ pub mod loom_api;
 mod blocking;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
+pub mod io;
 pub mod net;
 mod reactor;
 pub mod runtime;
 mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod time;
 
