@@ -134,7 +134,8 @@ pub(crate) fn read<T>(lock: &sync::RwLock<T>) -> sync::RwLockReadGuard<'_, T> {
 pub(crate) fn write<T>(lock: &sync::RwLock<T>) -> sync::RwLockWriteGuard<'_, T> {
     #[cfg(not(loom))]
     {
-        lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock.write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     #[cfg(loom)]
     {

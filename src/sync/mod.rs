@@ -156,3 +156,6 @@ pub(crate) fn assert_may_block(what: &str) {
         );
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

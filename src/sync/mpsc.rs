@@ -172,7 +172,9 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn send_blocking(&self, message: T) -> Result<(), SendError<T>> {
         super::assert_may_block("mpsc::Sender::send_blocking");
-        self.inner.send_blocking(message).map_err(|e| SendError(e.0))
+        self.inner
+            .send_blocking(message)
+            .map_err(|e| SendError(e.0))
     }
 
     /// Closes the channel for everyone. Returns `true` if this call closed it.

@@ -274,7 +274,9 @@ pub struct Notified<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     /// Not registered yet; `waiters_calls` as seen at creation.
-    Init { waiters_calls: usize },
+    Init {
+        waiters_calls: usize,
+    },
     /// Queued (or already marked notified) under this key.
     Waiting(Key),
     Done,

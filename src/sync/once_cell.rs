@@ -206,7 +206,10 @@ impl<T> OnceCell<T> {
     pub fn get_mut(&mut self) -> Option<&mut T> {
         if self.initialized() {
             // SAFETY: initialised (see `get`), and `&mut self` excludes every other access.
-            Some(self.value.with_mut(|slot| unsafe { (*slot).assume_init_mut() }))
+            Some(
+                self.value
+                    .with_mut(|slot| unsafe { (*slot).assume_init_mut() }),
+            )
         } else {
             None
         }
@@ -312,7 +315,10 @@ impl<T> OnceCell<T> {
         self.semaphore = Semaphore::new(1);
         // SAFETY: the value was initialised (checked above) and the flag is now false, so it
         // is read out exactly once and never dropped again by `Drop`.
-        Some(self.value.with(|slot| unsafe { (*slot).assume_init_read() }))
+        Some(
+            self.value
+                .with(|slot| unsafe { (*slot).assume_init_read() }),
+        )
     }
 
     /// Consumes the cell and returns its value, if any.
@@ -343,7 +349,8 @@ impl<T> Drop for OnceCell<T> {
     fn drop(&mut self) {
         if self.initialized() {
             // SAFETY: initialised, and this is the last access to the slot.
-            self.value.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            self.value
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
         }
     }
 }

@@ -240,7 +240,10 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.try_read() {
             Some(guard) => f.debug_struct("RwLock").field("value", &&*guard).finish(),
-            None => f.debug_struct("RwLock").field("value", &"<locked>").finish(),
+            None => f
+                .debug_struct("RwLock")
+                .field("value", &"<locked>")
+                .finish(),
         }
     }
 }

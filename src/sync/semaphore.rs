@@ -307,7 +307,9 @@ impl Semaphore {
     /// });
     /// ```
     pub async fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
-        self.acquire_many_owned_checked(1).await.expect(CLOSED_PANIC)
+        self.acquire_many_owned_checked(1)
+            .await
+            .expect(CLOSED_PANIC)
     }
 
     /// [`acquire_many`](Semaphore::acquire_many) with an owned guard.
@@ -324,7 +326,9 @@ impl Semaphore {
     /// });
     /// ```
     pub async fn acquire_many_owned(self: Arc<Self>, n: u32) -> OwnedSemaphorePermit {
-        self.acquire_many_owned_checked(n).await.expect(CLOSED_PANIC)
+        self.acquire_many_owned_checked(n)
+            .await
+            .expect(CLOSED_PANIC)
     }
 
     /// [`acquire_owned`](Semaphore::acquire_owned) that returns an error when closed.
@@ -337,7 +341,9 @@ impl Semaphore {
     ///     assert!(sem.clone().acquire_owned_checked().await.is_err());
     /// });
     /// ```
-    pub async fn acquire_owned_checked(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+    pub async fn acquire_owned_checked(
+        self: Arc<Self>,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.acquire_many_owned_checked(1).await
     }
 
@@ -383,7 +389,9 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many(3).unwrap().num_permits(), 3);
     /// ```
     pub fn try_acquire_many(&self, n: u32) -> Option<SemaphorePermit<'_>> {
-        self.try_take(n).then_some(SemaphorePermit {
+        // `then`, not `then_some`: an eagerly built permit would be dropped (releasing `n`
+        // permits that were never taken) when the take fails.
+        self.try_take(n).then(|| SemaphorePermit {
             sem: self,
             permits: n,
         })
@@ -410,10 +418,14 @@ impl Semaphore {
     /// assert!(sem.clone().try_acquire_many_owned(2).is_some());
     /// ```
     pub fn try_acquire_many_owned(self: Arc<Self>, n: u32) -> Option<OwnedSemaphorePermit> {
-        self.try_take(n).then_some(OwnedSemaphorePermit {
-            sem: self,
-            permits: n,
-        })
+        if self.try_take(n) {
+            Some(OwnedSemaphorePermit {
+                sem: self,
+                permits: n,
+            })
+        } else {
+            None
+        }
     }
 
     fn try_take(&self, n: u32) -> bool {

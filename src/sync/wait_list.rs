@@ -247,7 +247,10 @@ mod tests {
         for k in burst {
             list.remove(k);
         }
-        assert!(list.slots.capacity() <= WaitList::<char>::KEPT_SLOTS, "burst memory kept");
+        assert!(
+            list.slots.capacity() <= WaitList::<char>::KEPT_SLOTS,
+            "burst memory kept"
+        );
     }
 
     #[test]
