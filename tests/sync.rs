@@ -463,8 +463,7 @@ fn mutex_under_contention_loses_no_update_and_no_wakeup() {
                 .expect("a task never got the lock: lost wake-up")
                 .unwrap();
         }
-        let total = *counter.lock().await;
-        total
+        *counter.lock().await
     });
     assert_eq!(total, TASKS * ROUNDS);
 }
