@@ -818,20 +818,30 @@ fn notify_ping_pong_loses_no_notification() {
 fn notify_waiters_wakes_all_current_waiters_only() {
     spindle::run(async {
         let notify = Arc::new(Notify::new());
+        let registered = Arc::new(AtomicUsize::new(0));
         let woken = Arc::new(AtomicUsize::new(0));
         let waiters: Vec<_> = (0..10)
             .map(|_| {
-                let (notify, woken) = (notify.clone(), woken.clone());
+                let (notify, registered, woken) =
+                    (notify.clone(), registered.clone(), woken.clone());
                 spindle::spawn(async move {
-                    notify.notified().await;
+                    let mut notified = std::pin::pin!(notify.notified());
+                    notified.as_mut().enable(); // queued from here on
+                    registered.fetch_add(1, Ordering::SeqCst);
+                    notified.await;
                     woken.fetch_add(1, Ordering::SeqCst);
                 })
             })
             .collect();
-        sleep(ms(20)).await; // all ten are waiting
+        while registered.load(Ordering::SeqCst) < 10 {
+            sleep(ms(1)).await;
+        }
         notify.notify_waiters();
         for w in waiters {
-            w.await.unwrap();
+            timeout(Duration::from_secs(60), w)
+                .await
+                .expect("a waiter was not woken")
+                .unwrap();
         }
         assert_eq!(woken.load(Ordering::SeqCst), 10);
         assert!(

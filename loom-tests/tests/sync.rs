@@ -30,7 +30,10 @@ fn notify_one_racing_the_first_poll() {
         }
         drop(notified);
         let mut again = notify.notified();
-        assert!(poll_once(&mut again, &waker).is_pending(), "notification duplicated");
+        assert!(
+            poll_once(&mut again, &waker).is_pending(),
+            "notification duplicated"
+        );
     });
 }
 
@@ -168,7 +171,10 @@ fn watch_send_racing_changed() {
             let tx = sender.join().unwrap();
             if first.is_pending() {
                 assert!(wakes.get() >= 1, "lost wake-up");
-                assert!(matches!(poll_once(&mut changed, &waker), Poll::Ready(Ok(()))));
+                assert!(matches!(
+                    poll_once(&mut changed, &waker),
+                    Poll::Ready(Ok(()))
+                ));
             }
             drop(tx);
         }
