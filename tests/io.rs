@@ -17,12 +17,12 @@ fn temp_socket_path(tag: &str) -> std::path::PathBuf {
     ))
 }
 
-#[test]
-fn copy_a_megabyte_through_a_unix_socket_with_buffered_ends() {
+#[spindle::test]
+async fn copy_a_megabyte_through_a_unix_socket_with_buffered_ends() {
     let path = temp_socket_path("copy");
     let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     let expected = payload.clone();
-    let received = spindle::run({
+    let received = {
         let path = path.clone();
         async move {
             let listener = UnixListener::bind(&path)?;
@@ -40,16 +40,17 @@ fn copy_a_megabyte_through_a_unix_socket_with_buffered_ends() {
             writer.close().await?; // shuts the write side down: the server sees EOF
             server.await.unwrap()
         }
-    })
+    }
+    .await
     .unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(received.len(), expected.len());
     assert!(received == expected, "copied bytes differ");
 }
 
-#[test]
-fn split_halves_read_and_write_concurrently_and_lines_parse() {
-    let result: io::Result<Vec<String>> = spindle::run(async {
+#[spindle::test]
+async fn split_halves_read_and_write_concurrently_and_lines_parse() {
+    let result: io::Result<Vec<String>> = async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         // Server: upper-cases every line, reading and writing through split halves.
@@ -82,13 +83,14 @@ fn split_halves_read_and_write_concurrently_and_lines_parse() {
         sender.await.unwrap()?;
         server.await.unwrap()?;
         Ok(got)
-    });
+    }
+    .await;
     assert_eq!(result.unwrap(), ["ALPHA", "BETA", "GAMMA"]);
 }
 
-#[test]
-fn copy_bidirectional_counts_both_directions() {
-    let counts = spindle::run(async {
+#[spindle::test]
+async fn copy_bidirectional_counts_both_directions() {
+    let counts = async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         // The far end: sends 3 bytes, reads everything until EOF, then closes.
@@ -110,32 +112,31 @@ fn copy_bidirectional_counts_both_directions() {
         assert_eq!(near.output, b"abc");
         assert_eq!(far.await.unwrap()?, b"hello world");
         Ok::<_, io::Error>(counts)
-    })
+    }
+    .await
     .unwrap();
     assert_eq!(counts, (11, 3));
 }
 
-#[test]
-fn cursor_seek_and_take_chain() {
-    spindle::run(async {
-        let mut c = Cursor::new(b"0123456789".to_vec());
-        c.seek(SeekFrom::Start(4)).await.unwrap();
-        let mut buf = String::new();
-        (&mut c).take(3).read_to_string(&mut buf).await.unwrap();
-        assert_eq!(buf, "456");
-        let mut joined = String::new();
-        Cursor::new("ab")
-            .chain(Cursor::new("cd"))
-            .read_to_string(&mut joined)
-            .await
-            .unwrap();
-        assert_eq!(joined, "abcd");
-        let mut zeros = [1u8; 4];
-        io::repeat(0).read_exact(&mut zeros).await.unwrap();
-        assert_eq!(zeros, [0; 4]);
-        let mut nothing = Vec::new();
-        assert_eq!(io::empty().read_to_end(&mut nothing).await.unwrap(), 0);
-    });
+#[spindle::test]
+async fn cursor_seek_and_take_chain() {
+    let mut c = Cursor::new(b"0123456789".to_vec());
+    c.seek(SeekFrom::Start(4)).await.unwrap();
+    let mut buf = String::new();
+    (&mut c).take(3).read_to_string(&mut buf).await.unwrap();
+    assert_eq!(buf, "456");
+    let mut joined = String::new();
+    Cursor::new("ab")
+        .chain(Cursor::new("cd"))
+        .read_to_string(&mut joined)
+        .await
+        .unwrap();
+    assert_eq!(joined, "abcd");
+    let mut zeros = [1u8; 4];
+    io::repeat(0).read_exact(&mut zeros).await.unwrap();
+    assert_eq!(zeros, [0; 4]);
+    let mut nothing = Vec::new();
+    assert_eq!(io::empty().read_to_end(&mut nothing).await.unwrap(), 0);
 }
 
 /// An in-memory stream: reads from `input`, writes append to `output`.

@@ -2,11 +2,11 @@
 //!
 //! Counts and orderings are exact; timing bounds are generous (a loaded shared 2-core
 //! machine). The state machines are also tested deterministically, by hand-polling, in
-//! `src/sync/tests.rs`. (`#[spindle::test]` is not on `main` yet: these are plain tests that
-//! build their runtime.)
+//! `src/sync/tests.rs`. The budget cases build their own one-worker runtime; everything else
+//! runs under `#[spindle::test]`.
 
 use futures_lite::StreamExt;
-use spindle::runtime::{Builder, Runtime};
+use spindle::runtime::Builder;
 use spindle::sync::{
     Barrier, Mutex, Notify, OnceCell, RwLock, Semaphore, broadcast, mpsc, oneshot, watch,
 };
@@ -19,22 +19,13 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn rt(workers: usize) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .compute_threads(1)
-        .build()
-        .expect("runtime")
-}
-
 // ===== mpsc ==================================================================================
 
-#[test]
-fn mpsc_many_producers_many_consumers_deliver_each_message_exactly_once() {
+#[spindle::test(worker_threads = 2)]
+async fn mpsc_many_producers_many_consumers_deliver_each_message_exactly_once() {
     const PRODUCERS: u64 = 4;
     const PER: u64 = 5_000;
-    let rt = rt(2);
-    let (count, sum) = rt.block_on(async {
+    let (count, sum) = async {
         let (tx, rx) = mpsc::bounded::<u64>(64);
         let producers: Vec<_> = (0..PRODUCERS)
             .map(|p| {
@@ -71,124 +62,119 @@ fn mpsc_many_producers_many_consumers_deliver_each_message_exactly_once() {
             sum += s;
         }
         (count, sum)
-    });
+    }
+    .await;
     let n = PRODUCERS * PER;
     assert_eq!(count, n);
     assert_eq!(sum, n * (n - 1) / 2);
 }
 
-#[test]
-fn mpsc_per_producer_order_is_fifo() {
-    spindle::run(async {
-        let (tx, rx) = mpsc::unbounded::<(u32, u32)>();
-        let producers: Vec<_> = (0..3)
-            .map(|p| {
-                let tx = tx.clone();
-                spindle::spawn(async move {
-                    for i in 0..1_000 {
-                        tx.send((p, i)).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        drop(tx);
-        let mut next = [0u32; 3];
-        while let Ok((p, i)) = rx.recv().await {
-            assert_eq!(i, next[p as usize], "producer {p} out of order");
-            next[p as usize] += 1;
-        }
-        assert_eq!(next, [1_000; 3]);
-        for p in producers {
-            p.await.unwrap();
-        }
-    });
-}
-
-#[test]
-fn mpsc_bounded_send_waits_for_room() {
-    spindle::run(async {
-        let (tx, rx) = mpsc::bounded::<u32>(2);
-        tx.send(1).await.unwrap();
-        tx.send(2).await.unwrap();
-        assert!(tx.is_full());
-        let sent = Arc::new(AtomicBool::new(false));
-        let blocked = spindle::spawn({
-            let (tx, sent) = (tx.clone(), sent.clone());
-            async move {
-                tx.send(3).await.unwrap();
-                sent.store(true, Ordering::SeqCst);
-            }
-        });
-        sleep(ms(30)).await;
-        assert!(
-            !sent.load(Ordering::SeqCst),
-            "send completed on a full channel"
-        );
-        assert_eq!(rx.len(), 2);
-        assert_eq!(rx.recv().await, Ok(1)); // makes room
-        blocked.await.unwrap();
-        assert!(sent.load(Ordering::SeqCst));
-        assert_eq!(rx.recv().await, Ok(2));
-        assert_eq!(rx.recv().await, Ok(3));
-        // A send that timed out (cancelled while waiting) did not send.
-        tx.send(4).await.unwrap();
-        tx.send(5).await.unwrap();
-        assert!(timeout(ms(10), tx.send(6)).await.is_err());
-        assert_eq!(rx.try_recv(), Ok(4));
-        assert_eq!(rx.try_recv(), Ok(5));
-        assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
-    });
-}
-
-#[test]
-fn mpsc_close_from_either_end() {
-    spindle::run(async {
-        // Receiver closes: queued messages still arrive, senders fail at once, even waiting ones.
-        let (tx, rx) = mpsc::bounded::<u32>(1);
-        tx.send(1).await.unwrap();
-        let waiting = spindle::spawn({
+#[spindle::test]
+async fn mpsc_per_producer_order_is_fifo() {
+    let (tx, rx) = mpsc::unbounded::<(u32, u32)>();
+    let producers: Vec<_> = (0..3)
+        .map(|p| {
             let tx = tx.clone();
-            async move { tx.send(2).await }
-        });
-        sleep(ms(10)).await;
-        assert!(rx.close());
-        assert!(!rx.close(), "already closed");
-        assert_eq!(waiting.await.unwrap().unwrap_err().0, 2);
-        assert!(tx.is_closed());
-        assert_eq!(tx.try_send(3), Err(mpsc::TrySendError::Closed(3)));
-        assert_eq!(rx.recv().await, Ok(1));
-        assert_eq!(rx.recv().await, Err(mpsc::RecvError));
-
-        // Sender closes: a waiting receiver wakes with an error.
-        let (tx, rx) = mpsc::unbounded::<u32>();
-        let receiver = spindle::spawn(async move { rx.recv().await });
-        sleep(ms(10)).await;
-        let tx2 = tx.clone();
-        assert!(tx.close());
-        assert_eq!(receiver.await.unwrap(), Err(mpsc::RecvError));
-        assert!(tx2.send(1).await.is_err());
-
-        // Dropping every sender closes the channel too; every receiver likewise.
-        let (tx, rx) = mpsc::unbounded::<u32>();
-        let rx2 = rx.clone();
-        assert_eq!((tx.sender_count(), tx.receiver_count()), (1, 2));
-        drop(rx);
-        assert!(!tx.is_closed(), "one receiver is left");
-        drop(rx2);
-        assert!(tx.is_closed());
-        tx.closed().await;
-        let (tx, rx) = mpsc::unbounded::<u32>();
-        tx.try_send(7).unwrap();
-        drop(tx);
-        assert_eq!(rx.recv().await, Ok(7));
-        assert_eq!(rx.recv().await, Err(mpsc::RecvError));
-    });
+            spindle::spawn(async move {
+                for i in 0..1_000 {
+                    tx.send((p, i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut next = [0u32; 3];
+    while let Ok((p, i)) = rx.recv().await {
+        assert_eq!(i, next[p as usize], "producer {p} out of order");
+        next[p as usize] += 1;
+    }
+    assert_eq!(next, [1_000; 3]);
+    for p in producers {
+        p.await.unwrap();
+    }
 }
 
-#[test]
-fn mpsc_receiver_is_an_unpin_stream() {
+#[spindle::test]
+async fn mpsc_bounded_send_waits_for_room() {
+    let (tx, rx) = mpsc::bounded::<u32>(2);
+    tx.send(1).await.unwrap();
+    tx.send(2).await.unwrap();
+    assert!(tx.is_full());
+    let sent = Arc::new(AtomicBool::new(false));
+    let blocked = spindle::spawn({
+        let (tx, sent) = (tx.clone(), sent.clone());
+        async move {
+            tx.send(3).await.unwrap();
+            sent.store(true, Ordering::SeqCst);
+        }
+    });
+    sleep(ms(30)).await;
+    assert!(
+        !sent.load(Ordering::SeqCst),
+        "send completed on a full channel"
+    );
+    assert_eq!(rx.len(), 2);
+    assert_eq!(rx.recv().await, Ok(1)); // makes room
+    blocked.await.unwrap();
+    assert!(sent.load(Ordering::SeqCst));
+    assert_eq!(rx.recv().await, Ok(2));
+    assert_eq!(rx.recv().await, Ok(3));
+    // A send that timed out (cancelled while waiting) did not send.
+    tx.send(4).await.unwrap();
+    tx.send(5).await.unwrap();
+    assert!(timeout(ms(10), tx.send(6)).await.is_err());
+    assert_eq!(rx.try_recv(), Ok(4));
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+}
+
+#[spindle::test]
+async fn mpsc_close_from_either_end() {
+    // Receiver closes: queued messages still arrive, senders fail at once, even waiting ones.
+    let (tx, rx) = mpsc::bounded::<u32>(1);
+    tx.send(1).await.unwrap();
+    let waiting = spindle::spawn({
+        let tx = tx.clone();
+        async move { tx.send(2).await }
+    });
+    sleep(ms(10)).await;
+    assert!(rx.close());
+    assert!(!rx.close(), "already closed");
+    assert_eq!(waiting.await.unwrap().unwrap_err().0, 2);
+    assert!(tx.is_closed());
+    assert_eq!(tx.try_send(3), Err(mpsc::TrySendError::Closed(3)));
+    assert_eq!(rx.recv().await, Ok(1));
+    assert_eq!(rx.recv().await, Err(mpsc::RecvError));
+
+    // Sender closes: a waiting receiver wakes with an error.
+    let (tx, rx) = mpsc::unbounded::<u32>();
+    let receiver = spindle::spawn(async move { rx.recv().await });
+    sleep(ms(10)).await;
+    let tx2 = tx.clone();
+    assert!(tx.close());
+    assert_eq!(receiver.await.unwrap(), Err(mpsc::RecvError));
+    assert!(tx2.send(1).await.is_err());
+
+    // Dropping every sender closes the channel too; every receiver likewise.
+    let (tx, rx) = mpsc::unbounded::<u32>();
+    let rx2 = rx.clone();
+    assert_eq!((tx.sender_count(), tx.receiver_count()), (1, 2));
+    drop(rx);
+    assert!(!tx.is_closed(), "one receiver is left");
+    drop(rx2);
+    assert!(tx.is_closed());
+    tx.closed().await;
+    let (tx, rx) = mpsc::unbounded::<u32>();
+    tx.try_send(7).unwrap();
+    drop(tx);
+    assert_eq!(rx.recv().await, Ok(7));
+    assert_eq!(rx.recv().await, Err(mpsc::RecvError));
+}
+
+#[spindle::test]
+async fn mpsc_receiver_is_an_unpin_stream() {
     fn assert_unpin<T: Unpin>(_: &T) {}
-    spindle::run(async {
+    async {
         let (tx, mut rx) = mpsc::bounded::<u32>(4);
         assert_unpin(&rx);
         let producer = spindle::spawn(async move {
@@ -201,233 +187,218 @@ fn mpsc_receiver_is_an_unpin_stream() {
         let rest: Vec<u32> = rx.collect().await; // ends when the producer is done
         assert_eq!(rest, (10..100).collect::<Vec<_>>());
         producer.await.unwrap();
-    });
+    }
+    .await;
 }
 
-#[test]
-fn mpsc_blocking_ends_work_from_plain_threads() {
-    spindle::run(async {
-        let (tx, rx) = mpsc::bounded::<u32>(1);
-        let (back_tx, back_rx) = mpsc::unbounded::<u32>();
-        let worker = std::thread::spawn(move || {
-            let mut total = 0;
-            while let Ok(v) = rx.recv_blocking() {
-                total += v;
-                back_tx.send_blocking(v * 10).unwrap();
-            }
-            total
-        });
-        for i in 1..=10 {
-            tx.send(i).await.unwrap();
-            assert_eq!(back_rx.recv().await, Ok(i * 10));
+#[spindle::test]
+async fn mpsc_blocking_ends_work_from_plain_threads() {
+    let (tx, rx) = mpsc::bounded::<u32>(1);
+    let (back_tx, back_rx) = mpsc::unbounded::<u32>();
+    let worker = std::thread::spawn(move || {
+        let mut total = 0;
+        while let Ok(v) = rx.recv_blocking() {
+            total += v;
+            back_tx.send_blocking(v * 10).unwrap();
         }
-        drop(tx);
-        assert_eq!(worker.join().unwrap(), 55);
+        total
     });
+    for i in 1..=10 {
+        tx.send(i).await.unwrap();
+        assert_eq!(back_rx.recv().await, Ok(i * 10));
+    }
+    drop(tx);
+    assert_eq!(worker.join().unwrap(), 55);
 }
 
-#[test]
+#[spindle::test]
 #[should_panic(
     expected = "mpsc::Receiver::recv_blocking was called on a thread that runs spindle tasks"
 )]
-fn mpsc_recv_blocking_inside_the_runtime_panics_with_the_fix() {
-    spindle::run(async {
-        let (_tx, rx) = mpsc::unbounded::<u32>();
-        let _ = rx.recv_blocking();
-    });
+async fn mpsc_recv_blocking_inside_the_runtime_panics_with_the_fix() {
+    let (_tx, rx) = mpsc::unbounded::<u32>();
+    let _ = rx.recv_blocking();
 }
 
 // ===== oneshot ===============================================================================
 
-#[test]
-fn oneshot_drop_semantics() {
-    spindle::run(async {
-        // Sender dropped without sending: the receiver fails.
-        let (tx, rx) = oneshot::channel::<u32>();
-        spindle::spawn(async move { drop(tx) });
-        let err = rx.await.unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the oneshot sender was dropped without sending"
-        );
+#[spindle::test]
+async fn oneshot_drop_semantics() {
+    // Sender dropped without sending: the receiver fails.
+    let (tx, rx) = oneshot::channel::<u32>();
+    spindle::spawn(async move { drop(tx) });
+    let err = rx.await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the oneshot sender was dropped without sending"
+    );
 
-        // Receiver dropped: send fails and hands the value back; closed() completes.
-        let (mut tx, rx) = oneshot::channel::<String>();
-        let closer = spindle::spawn(async move {
-            sleep(ms(5)).await;
-            drop(rx);
-        });
-        tx.closed().await;
-        assert!(tx.is_closed());
-        assert_eq!(tx.send("unread".into()).unwrap_err(), "unread");
-        closer.await.unwrap();
-
-        // A sent value that is never received is dropped exactly once.
-        let drops = Arc::new(AtomicUsize::new(0));
-        struct D(Arc<AtomicUsize>);
-        impl Drop for D {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        let (tx, rx) = oneshot::channel();
-        assert!(tx.send(D(drops.clone())).is_ok());
-        assert_eq!(drops.load(Ordering::SeqCst), 0);
+    // Receiver dropped: send fails and hands the value back; closed() completes.
+    let (mut tx, rx) = oneshot::channel::<String>();
+    let closer = spindle::spawn(async move {
+        sleep(ms(5)).await;
         drop(rx);
-        assert_eq!(drops.load(Ordering::SeqCst), 1);
-
-        // try_recv states, and a receive across tasks.
-        let (tx, mut rx) = oneshot::channel();
-        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Empty));
-        let sender = spindle::spawn(async move {
-            sleep(ms(5)).await;
-            tx.send(42).unwrap();
-        });
-        assert_eq!((&mut rx).await, Ok(42));
-        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
-        sender.await.unwrap();
     });
+    tx.closed().await;
+    assert!(tx.is_closed());
+    assert_eq!(tx.send("unread".into()).unwrap_err(), "unread");
+    closer.await.unwrap();
+
+    // A sent value that is never received is dropped exactly once.
+    let drops = Arc::new(AtomicUsize::new(0));
+    struct D(Arc<AtomicUsize>);
+    impl Drop for D {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (tx, rx) = oneshot::channel();
+    assert!(tx.send(D(drops.clone())).is_ok());
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    drop(rx);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+
+    // try_recv states, and a receive across tasks.
+    let (tx, mut rx) = oneshot::channel();
+    assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Empty));
+    let sender = spindle::spawn(async move {
+        sleep(ms(5)).await;
+        tx.send(42).unwrap();
+    });
+    assert_eq!((&mut rx).await, Ok(42));
+    assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+    sender.await.unwrap();
 }
 
 // ===== broadcast =============================================================================
 
-#[test]
-fn broadcast_every_receiver_sees_every_message_in_order() {
-    let rt = rt(2);
-    rt.block_on(async {
-        let (tx, rx) = broadcast::channel::<u32>(1_024);
-        let receivers: Vec<_> = (0..4)
-            .map(|i| {
-                let mut rx = if i == 0 {
-                    rx.resubscribe()
-                } else {
-                    tx.subscribe()
-                };
-                spindle::spawn(async move {
-                    let mut got = Vec::new();
-                    loop {
-                        match rx.recv().await {
-                            Ok(v) => got.push(v),
-                            Err(broadcast::error::RecvError::Closed) => return got,
-                            Err(e) => panic!("unexpected {e}"),
-                        }
+#[spindle::test(worker_threads = 2)]
+async fn broadcast_every_receiver_sees_every_message_in_order() {
+    let (tx, rx) = broadcast::channel::<u32>(1_024);
+    let receivers: Vec<_> = (0..4)
+        .map(|i| {
+            let mut rx = if i == 0 {
+                rx.resubscribe()
+            } else {
+                tx.subscribe()
+            };
+            spindle::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    match rx.recv().await {
+                        Ok(v) => got.push(v),
+                        Err(broadcast::error::RecvError::Closed) => return got,
+                        Err(e) => panic!("unexpected {e}"),
                     }
-                })
+                }
             })
-            .collect();
-        drop(rx);
-        for i in 0..1_000 {
-            assert_eq!(tx.send(i), Ok(4));
-        }
-        drop(tx);
-        for r in receivers {
-            assert_eq!(r.await.unwrap(), (0..1_000).collect::<Vec<_>>());
-        }
-    });
+        })
+        .collect();
+    drop(rx);
+    for i in 0..1_000 {
+        assert_eq!(tx.send(i), Ok(4));
+    }
+    drop(tx);
+    for r in receivers {
+        assert_eq!(r.await.unwrap(), (0..1_000).collect::<Vec<_>>());
+    }
 }
 
-#[test]
-fn broadcast_lag_is_reported_with_the_exact_count_then_recovers() {
-    spindle::run(async {
-        use broadcast::error::RecvError;
-        let (tx, mut rx) = broadcast::channel::<u32>(8);
-        for i in 0..20 {
-            tx.send(i).unwrap();
-        }
-        assert_eq!(rx.len(), 20);
-        assert_eq!(rx.recv().await, Err(RecvError::Lagged(12)));
-        for i in 12..20 {
-            assert_eq!(rx.recv().await, Ok(i));
-        }
-        // Caught up: waits for the next one.
-        let next = spindle::spawn(async move {
-            let v = rx.recv().await;
-            (v, rx)
-        });
-        sleep(ms(5)).await;
-        tx.send(20).unwrap();
-        let (v, mut rx) = next.await.unwrap();
-        assert_eq!(v, Ok(20));
-        drop(tx);
-        assert_eq!(rx.recv().await, Err(RecvError::Closed));
+#[spindle::test]
+async fn broadcast_lag_is_reported_with_the_exact_count_then_recovers() {
+    use broadcast::error::RecvError;
+    let (tx, mut rx) = broadcast::channel::<u32>(8);
+    for i in 0..20 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(rx.len(), 20);
+    assert_eq!(rx.recv().await, Err(RecvError::Lagged(12)));
+    for i in 12..20 {
+        assert_eq!(rx.recv().await, Ok(i));
+    }
+    // Caught up: waits for the next one.
+    let next = spindle::spawn(async move {
+        let v = rx.recv().await;
+        (v, rx)
     });
+    sleep(ms(5)).await;
+    tx.send(20).unwrap();
+    let (v, mut rx) = next.await.unwrap();
+    assert_eq!(v, Ok(20));
+    drop(tx);
+    assert_eq!(rx.recv().await, Err(RecvError::Closed));
 }
 
 // ===== watch =================================================================================
 
-#[test]
-fn watch_changed_after_the_sender_is_dropped() {
-    spindle::run(async {
-        let (tx, mut rx) = watch::channel(0u32);
-        // The sender sends a last value and goes away while the receiver is waiting.
-        let waiter = spindle::spawn(async move {
-            let mut seen = Vec::new();
-            while rx.changed().await.is_ok() {
-                seen.push(*rx.borrow_and_update());
-            }
-            seen
-        });
-        sleep(ms(5)).await;
-        tx.send(7).unwrap();
-        drop(tx);
-        // The last value before the drop is delivered, then the loop ends.
-        assert_eq!(waiter.await.unwrap(), [7]);
-
-        // Sender dropped with an unseen value: changed() is Ok once, then Err.
-        let (tx, mut rx) = watch::channel("a");
-        tx.send("b").unwrap();
-        drop(tx);
-        assert!(rx.changed().await.is_ok());
-        assert_eq!(*rx.borrow(), "b");
-        assert!(rx.changed().await.is_err());
-        assert!(rx.changed().await.is_err(), "stays closed");
+#[spindle::test]
+async fn watch_changed_after_the_sender_is_dropped() {
+    let (tx, mut rx) = watch::channel(0u32);
+    // The sender sends a last value and goes away while the receiver is waiting.
+    let waiter = spindle::spawn(async move {
+        let mut seen = Vec::new();
+        while rx.changed().await.is_ok() {
+            seen.push(*rx.borrow_and_update());
+        }
+        seen
     });
+    sleep(ms(5)).await;
+    tx.send(7).unwrap();
+    drop(tx);
+    // The last value before the drop is delivered, then the loop ends.
+    assert_eq!(waiter.await.unwrap(), [7]);
+
+    // Sender dropped with an unseen value: changed() is Ok once, then Err.
+    let (tx, mut rx) = watch::channel("a");
+    tx.send("b").unwrap();
+    drop(tx);
+    assert!(rx.changed().await.is_ok());
+    assert_eq!(*rx.borrow(), "b");
+    assert!(rx.changed().await.is_err());
+    assert!(rx.changed().await.is_err(), "stays closed");
 }
 
-#[test]
-fn watch_receivers_see_the_latest_value_and_sender_closed_waits_for_them() {
-    let rt = rt(2);
-    rt.block_on(async {
-        let (tx, rx) = watch::channel(0u64);
-        let watchers: Vec<_> = (0..3)
-            .map(|_| {
-                let mut rx = rx.clone();
-                spindle::spawn(async move {
-                    // Values only go up, and the final one is always seen.
-                    let mut last = 0;
-                    while rx.changed().await.is_ok() {
-                        let v = *rx.borrow_and_update();
-                        assert!(v >= last, "went back from {last} to {v}");
-                        last = v;
-                    }
-                    last
-                })
+#[spindle::test(worker_threads = 2)]
+async fn watch_receivers_see_the_latest_value_and_sender_closed_waits_for_them() {
+    let (tx, rx) = watch::channel(0u64);
+    let watchers: Vec<_> = (0..3)
+        .map(|_| {
+            let mut rx = rx.clone();
+            spindle::spawn(async move {
+                // Values only go up, and the final one is always seen.
+                let mut last = 0;
+                while rx.changed().await.is_ok() {
+                    let v = *rx.borrow_and_update();
+                    assert!(v >= last, "went back from {last} to {v}");
+                    last = v;
+                }
+                last
             })
-            .collect();
-        drop(rx);
-        for v in 1..=1_000 {
-            tx.send(v).unwrap();
-            if v % 100 == 0 {
-                spindle::yield_now().await;
-            }
+        })
+        .collect();
+    drop(rx);
+    for v in 1..=1_000 {
+        tx.send(v).unwrap();
+        if v % 100 == 0 {
+            spindle::yield_now().await;
         }
-        let w = rx_wait_for(&tx).await;
-        assert_eq!(w, 1_000);
-        drop(tx);
-        for w in watchers {
-            assert_eq!(w.await.unwrap(), 1_000);
-        }
+    }
+    let w = rx_wait_for(&tx).await;
+    assert_eq!(w, 1_000);
+    drop(tx);
+    for w in watchers {
+        assert_eq!(w.await.unwrap(), 1_000);
+    }
 
-        let (tx, rx) = watch::channel(());
-        let dropper = spindle::spawn(async move {
-            sleep(ms(5)).await;
-            drop(rx);
-        });
-        tx.closed().await;
-        assert!(tx.is_closed());
-        assert!(tx.send(()).is_err());
-        dropper.await.unwrap();
+    let (tx, rx) = watch::channel(());
+    let dropper = spindle::spawn(async move {
+        sleep(ms(5)).await;
+        drop(rx);
     });
+    tx.closed().await;
+    assert!(tx.is_closed());
+    assert!(tx.send(()).is_err());
+    dropper.await.unwrap();
 }
 
 async fn rx_wait_for(tx: &watch::Sender<u64>) -> u64 {
@@ -437,12 +408,11 @@ async fn rx_wait_for(tx: &watch::Sender<u64>) -> u64 {
 
 // ===== Mutex =================================================================================
 
-#[test]
-fn mutex_under_contention_loses_no_update_and_no_wakeup() {
+#[spindle::test(worker_threads = 2)]
+async fn mutex_under_contention_loses_no_update_and_no_wakeup() {
     const TASKS: u64 = 16;
     const ROUNDS: u64 = 500;
-    let rt = rt(2);
-    let total = rt.block_on(async {
+    let total = async {
         let counter = Arc::new(Mutex::new(0u64));
         let tasks: Vec<_> = (0..TASKS)
             .map(|_| {
@@ -464,144 +434,136 @@ fn mutex_under_contention_loses_no_update_and_no_wakeup() {
                 .unwrap();
         }
         *counter.lock().await
-    });
+    }
+    .await;
     assert_eq!(total, TASKS * ROUNDS);
 }
 
-#[test]
-fn mutex_is_fair_enough_that_a_hot_loop_cannot_starve_a_waiter() {
-    let rt = rt(2);
-    rt.block_on(async {
-        let m = Arc::new(Mutex::new(()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let hot = spindle::spawn({
-            let (m, stop) = (m.clone(), stop.clone());
-            async move {
-                let started = Instant::now();
-                let mut rounds = 0u64;
-                while !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(10) {
-                    let _g = m.lock().await;
-                    spindle::yield_now().await; // others run while it is held
-                    rounds += 1;
-                }
-                rounds
+#[spindle::test(worker_threads = 2)]
+async fn mutex_is_fair_enough_that_a_hot_loop_cannot_starve_a_waiter() {
+    let m = Arc::new(Mutex::new(()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let hot = spindle::spawn({
+        let (m, stop) = (m.clone(), stop.clone());
+        async move {
+            let started = Instant::now();
+            let mut rounds = 0u64;
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(10) {
+                let _g = m.lock().await;
+                spindle::yield_now().await; // others run while it is held
+                rounds += 1;
             }
-        });
-        sleep(ms(5)).await;
-        let waited = Instant::now();
-        drop(m.lock().await);
-        let waited = waited.elapsed();
-        stop.store(true, Ordering::SeqCst);
-        let rounds = hot.await.unwrap();
-        assert!(rounds > 0);
-        assert!(
-            waited < Duration::from_secs(5),
-            "waiter starved for {waited:?}"
-        );
+            rounds
+        }
     });
+    sleep(ms(5)).await;
+    let waited = Instant::now();
+    drop(m.lock().await);
+    let waited = waited.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let rounds = hot.await.unwrap();
+    assert!(rounds > 0);
+    assert!(
+        waited < Duration::from_secs(5),
+        "waiter starved for {waited:?}"
+    );
 }
 
-#[test]
-fn owned_mutex_guard_moves_into_a_task() {
-    spindle::run(async {
-        let m = Arc::new(Mutex::new(Vec::new()));
-        let mut guard = m.lock_arc().await;
-        assert!(m.try_lock().is_none());
-        spindle::spawn(async move {
-            guard.push(1);
-            sleep(ms(2)).await;
-            guard.push(2);
-        })
-        .await
-        .unwrap();
-        assert_eq!(*m.lock().await, [1, 2]);
-        assert!(
-            spindle::sync::OwnedMutexGuard::mutex(&m.try_lock_arc().unwrap())
-                .try_lock()
-                .is_none()
-        );
-    });
+#[spindle::test]
+async fn owned_mutex_guard_moves_into_a_task() {
+    let m = Arc::new(Mutex::new(Vec::new()));
+    let mut guard = m.lock_arc().await;
+    assert!(m.try_lock().is_none());
+    spindle::spawn(async move {
+        guard.push(1);
+        sleep(ms(2)).await;
+        guard.push(2);
+    })
+    .await
+    .unwrap();
+    assert_eq!(*m.lock().await, [1, 2]);
+    assert!(
+        spindle::sync::OwnedMutexGuard::mutex(&m.try_lock_arc().unwrap())
+            .try_lock()
+            .is_none()
+    );
 }
 
 // ===== RwLock ================================================================================
 
-#[test]
-fn rwlock_readers_run_in_parallel_and_the_writer_alone() {
-    let rt = rt(2);
-    rt.block_on(async {
-        const READERS: usize = 4;
-        let lock = Arc::new(RwLock::new(0u32));
-        // All readers hold the lock at the same moment: each waits at a barrier of READERS
-        // while holding its guard, which only completes if the guards coexist.
-        let barrier = Arc::new(Barrier::new(READERS));
-        let readers: Vec<_> = (0..READERS)
-            .map(|_| {
-                let (lock, barrier) = (lock.clone(), barrier.clone());
-                spindle::spawn(async move {
-                    let guard = lock.read().await;
-                    barrier.wait().await;
-                    *guard
-                })
+#[spindle::test(worker_threads = 2)]
+async fn rwlock_readers_run_in_parallel_and_the_writer_alone() {
+    const READERS: usize = 4;
+    let lock = Arc::new(RwLock::new(0u32));
+    // All readers hold the lock at the same moment: each waits at a barrier of READERS
+    // while holding its guard, which only completes if the guards coexist.
+    let barrier = Arc::new(Barrier::new(READERS));
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let (lock, barrier) = (lock.clone(), barrier.clone());
+            spindle::spawn(async move {
+                let guard = lock.read().await;
+                barrier.wait().await;
+                *guard
             })
-            .collect();
-        for r in readers {
-            let v = timeout(Duration::from_secs(30), r)
-                .await
-                .expect("readers were serialised")
-                .unwrap();
-            assert_eq!(v, 0);
-        }
+        })
+        .collect();
+    for r in readers {
+        let v = timeout(Duration::from_secs(30), r)
+            .await
+            .expect("readers were serialised")
+            .unwrap();
+        assert_eq!(v, 0);
+    }
 
-        // The writer excludes readers and other writers; count holders exactly.
-        let holders = Arc::new(AtomicUsize::new(0));
-        let writers_inside = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..20)
-            .map(|i| {
-                let (lock, holders, writers_inside) =
-                    (lock.clone(), holders.clone(), writers_inside.clone());
-                spindle::spawn(async move {
-                    for _ in 0..50 {
-                        if i % 4 == 0 {
-                            let mut g = lock.write().await;
-                            assert_eq!(
-                                holders.fetch_add(1, Ordering::SeqCst),
-                                0,
-                                "writer not alone"
-                            );
-                            writers_inside.fetch_add(1, Ordering::SeqCst);
-                            spindle::yield_now().await;
-                            *g += 1;
-                            writers_inside.fetch_sub(1, Ordering::SeqCst);
-                            holders.fetch_sub(1, Ordering::SeqCst);
-                        } else {
-                            let _g = lock.read().await;
-                            holders.fetch_add(1, Ordering::SeqCst);
-                            assert_eq!(
-                                writers_inside.load(Ordering::SeqCst),
-                                0,
-                                "reader beside a writer"
-                            );
-                            spindle::yield_now().await;
-                            holders.fetch_sub(1, Ordering::SeqCst);
-                        }
+    // The writer excludes readers and other writers; count holders exactly.
+    let holders = Arc::new(AtomicUsize::new(0));
+    let writers_inside = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (lock, holders, writers_inside) =
+                (lock.clone(), holders.clone(), writers_inside.clone());
+            spindle::spawn(async move {
+                for _ in 0..50 {
+                    if i % 4 == 0 {
+                        let mut g = lock.write().await;
+                        assert_eq!(
+                            holders.fetch_add(1, Ordering::SeqCst),
+                            0,
+                            "writer not alone"
+                        );
+                        writers_inside.fetch_add(1, Ordering::SeqCst);
+                        spindle::yield_now().await;
+                        *g += 1;
+                        writers_inside.fetch_sub(1, Ordering::SeqCst);
+                        holders.fetch_sub(1, Ordering::SeqCst);
+                    } else {
+                        let _g = lock.read().await;
+                        holders.fetch_add(1, Ordering::SeqCst);
+                        assert_eq!(
+                            writers_inside.load(Ordering::SeqCst),
+                            0,
+                            "reader beside a writer"
+                        );
+                        spindle::yield_now().await;
+                        holders.fetch_sub(1, Ordering::SeqCst);
                     }
-                })
+                }
             })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        assert_eq!(*lock.read().await, 5 * 50);
-    });
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(*lock.read().await, 5 * 50);
 }
 
 // ===== Semaphore =============================================================================
 
-#[test]
-fn semaphore_never_admits_more_than_n_among_1000_tasks() {
+#[spindle::test(worker_threads = 2)]
+async fn semaphore_never_admits_more_than_n_among_1000_tasks() {
     const PERMITS: usize = 7;
-    let rt = rt(2);
-    rt.block_on(async {
+    async {
         let sem = Arc::new(Semaphore::new(PERMITS));
         let inside = Arc::new(AtomicUsize::new(0));
         let max = Arc::new(AtomicUsize::new(0));
@@ -640,48 +602,44 @@ fn semaphore_never_admits_more_than_n_among_1000_tasks() {
             "never more than N, and N reached"
         );
         assert_eq!(sem.available_permits(), PERMITS);
-    });
+    }
+    .await;
 }
 
-#[test]
-fn semaphore_close_wakes_waiters_with_an_error() {
-    spindle::run(async {
-        let sem = Arc::new(Semaphore::new(1));
-        let held = sem.try_acquire().unwrap();
-        let waiters: Vec<_> = (0..5)
-            .map(|_| {
-                let sem = sem.clone();
-                spindle::spawn(async move { sem.acquire_checked().await.is_err() })
-            })
-            .collect();
-        sleep(ms(10)).await;
-        sem.close();
-        for w in waiters {
-            assert!(w.await.unwrap(), "a waiter acquired a closed semaphore");
-        }
-        drop(held);
-        assert!(sem.try_acquire().is_none());
-    });
+#[spindle::test]
+async fn semaphore_close_wakes_waiters_with_an_error() {
+    let sem = Arc::new(Semaphore::new(1));
+    let held = sem.try_acquire().unwrap();
+    let waiters: Vec<_> = (0..5)
+        .map(|_| {
+            let sem = sem.clone();
+            spindle::spawn(async move { sem.acquire_checked().await.is_err() })
+        })
+        .collect();
+    sleep(ms(10)).await;
+    sem.close();
+    for w in waiters {
+        assert!(w.await.unwrap(), "a waiter acquired a closed semaphore");
+    }
+    drop(held);
+    assert!(sem.try_acquire().is_none());
 }
 
-#[test]
+#[spindle::test]
 #[should_panic(expected = "the semaphore was closed; use Semaphore::acquire_checked")]
-fn semaphore_acquire_on_a_closed_semaphore_panics_with_the_fix() {
-    spindle::run(async {
-        let sem = Semaphore::new(1);
-        sem.close();
-        let _ = sem.acquire().await;
-    });
+async fn semaphore_acquire_on_a_closed_semaphore_panics_with_the_fix() {
+    let sem = Semaphore::new(1);
+    sem.close();
+    let _ = sem.acquire().await;
 }
 
 // ===== Barrier ===============================================================================
 
-#[test]
-fn barrier_has_exactly_one_leader_per_generation() {
+#[spindle::test(worker_threads = 2)]
+async fn barrier_has_exactly_one_leader_per_generation() {
     const PARTIES: usize = 5;
     const GENERATIONS: usize = 100;
-    let rt = rt(2);
-    rt.block_on(async {
+    async {
         let barrier = Arc::new(Barrier::new(PARTIES));
         let leaders: Arc<Vec<AtomicUsize>> =
             Arc::new((0..GENERATIONS).map(|_| AtomicUsize::new(0)).collect());
@@ -710,85 +668,80 @@ fn barrier_has_exactly_one_leader_per_generation() {
         for (g, l) in leaders.iter().enumerate() {
             assert_eq!(l.load(Ordering::SeqCst), 1, "generation {g}");
         }
-    });
+    }
+    .await;
 }
 
 // ===== OnceCell ==============================================================================
 
-#[test]
-fn once_cell_initialises_exactly_once_under_a_race() {
-    let rt = rt(2);
-    rt.block_on(async {
-        let cell = Arc::new(OnceCell::<u64>::new());
-        let inits = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..100)
-            .map(|i| {
-                let (cell, inits) = (cell.clone(), inits.clone());
-                spindle::spawn(async move {
-                    *cell
-                        .get_or_init(|| async move {
-                            inits.fetch_add(1, Ordering::SeqCst);
-                            sleep(ms(5)).await;
-                            1_000 + i
-                        })
-                        .await
-                })
+#[spindle::test(worker_threads = 2)]
+async fn once_cell_initialises_exactly_once_under_a_race() {
+    let cell = Arc::new(OnceCell::<u64>::new());
+    let inits = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let (cell, inits) = (cell.clone(), inits.clone());
+            spindle::spawn(async move {
+                *cell
+                    .get_or_init(|| async move {
+                        inits.fetch_add(1, Ordering::SeqCst);
+                        sleep(ms(5)).await;
+                        1_000 + i
+                    })
+                    .await
             })
-            .collect();
-        let mut values = Vec::new();
-        for t in tasks {
-            values.push(t.await.unwrap());
-        }
-        assert_eq!(inits.load(Ordering::SeqCst), 1);
-        assert!(values.iter().all(|v| *v == values[0]));
-        assert_eq!(cell.get(), Some(&values[0]));
-    });
+        })
+        .collect();
+    let mut values = Vec::new();
+    for t in tasks {
+        values.push(t.await.unwrap());
+    }
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+    assert!(values.iter().all(|v| *v == values[0]));
+    assert_eq!(cell.get(), Some(&values[0]));
 }
 
-#[test]
-fn once_cell_cancelled_or_failed_initialiser_lets_the_next_one_run() {
-    spindle::run(async {
-        let cell = Arc::new(OnceCell::<&str>::new());
-        // The first initialiser is cancelled (timeout) while a second caller waits behind it.
-        let second = spindle::spawn({
-            let cell = cell.clone();
-            async move {
-                sleep(ms(5)).await;
-                *cell.get_or_init(|| async { "second" }).await
-            }
-        });
-        let first = timeout(
-            ms(30),
-            cell.get_or_init(|| async {
-                sleep(Duration::from_secs(3600)).await;
-                "first"
-            }),
-        )
-        .await;
-        assert!(first.is_err());
-        assert_eq!(second.await.unwrap(), "second");
-        assert_eq!(cell.get(), Some(&"second"));
-
-        let cell = OnceCell::<u32>::new();
-        let err = cell
-            .get_or_try_init(|| async { Err::<u32, _>("boom") })
-            .await;
-        assert_eq!(err, Err("boom"));
-        assert!(!cell.initialized());
-        assert_eq!(
-            cell.get_or_try_init(|| async { Ok::<_, &str>(9) }).await,
-            Ok(&9)
-        );
+#[spindle::test]
+async fn once_cell_cancelled_or_failed_initialiser_lets_the_next_one_run() {
+    let cell = Arc::new(OnceCell::<&str>::new());
+    // The first initialiser is cancelled (timeout) while a second caller waits behind it.
+    let second = spindle::spawn({
+        let cell = cell.clone();
+        async move {
+            sleep(ms(5)).await;
+            *cell.get_or_init(|| async { "second" }).await
+        }
     });
+    let first = timeout(
+        ms(30),
+        cell.get_or_init(|| async {
+            sleep(Duration::from_secs(3600)).await;
+            "first"
+        }),
+    )
+    .await;
+    assert!(first.is_err());
+    assert_eq!(second.await.unwrap(), "second");
+    assert_eq!(cell.get(), Some(&"second"));
+
+    let cell = OnceCell::<u32>::new();
+    let err = cell
+        .get_or_try_init(|| async { Err::<u32, _>("boom") })
+        .await;
+    assert_eq!(err, Err("boom"));
+    assert!(!cell.initialized());
+    assert_eq!(
+        cell.get_or_try_init(|| async { Ok::<_, &str>(9) }).await,
+        Ok(&9)
+    );
 }
 
 // ===== Notify ================================================================================
 
-#[test]
-fn notify_ping_pong_loses_no_notification() {
+#[spindle::test(worker_threads = 2)]
+async fn notify_ping_pong_loses_no_notification() {
     const ROUNDS: u64 = 10_000;
-    let rt = rt(2);
-    rt.block_on(async {
+    async {
         let ping = Arc::new(Notify::new());
         let pong = Arc::new(Notify::new());
         let count = Arc::new(AtomicU64::new(0));
@@ -811,44 +764,42 @@ fn notify_ping_pong_loses_no_notification() {
             .expect("lost notification")
             .unwrap();
         assert_eq!(count.load(Ordering::SeqCst), ROUNDS);
-    });
+    }
+    .await;
 }
 
-#[test]
-fn notify_waiters_wakes_all_current_waiters_only() {
-    spindle::run(async {
-        let notify = Arc::new(Notify::new());
-        let registered = Arc::new(AtomicUsize::new(0));
-        let woken = Arc::new(AtomicUsize::new(0));
-        let waiters: Vec<_> = (0..10)
-            .map(|_| {
-                let (notify, registered, woken) =
-                    (notify.clone(), registered.clone(), woken.clone());
-                spindle::spawn(async move {
-                    let mut notified = std::pin::pin!(notify.notified());
-                    notified.as_mut().enable(); // queued from here on
-                    registered.fetch_add(1, Ordering::SeqCst);
-                    notified.await;
-                    woken.fetch_add(1, Ordering::SeqCst);
-                })
+#[spindle::test]
+async fn notify_waiters_wakes_all_current_waiters_only() {
+    let notify = Arc::new(Notify::new());
+    let registered = Arc::new(AtomicUsize::new(0));
+    let woken = Arc::new(AtomicUsize::new(0));
+    let waiters: Vec<_> = (0..10)
+        .map(|_| {
+            let (notify, registered, woken) = (notify.clone(), registered.clone(), woken.clone());
+            spindle::spawn(async move {
+                let mut notified = std::pin::pin!(notify.notified());
+                notified.as_mut().enable(); // queued from here on
+                registered.fetch_add(1, Ordering::SeqCst);
+                notified.await;
+                woken.fetch_add(1, Ordering::SeqCst);
             })
-            .collect();
-        while registered.load(Ordering::SeqCst) < 10 {
-            sleep(ms(1)).await;
-        }
-        notify.notify_waiters();
-        for w in waiters {
-            timeout(Duration::from_secs(60), w)
-                .await
-                .expect("a waiter was not woken")
-                .unwrap();
-        }
-        assert_eq!(woken.load(Ordering::SeqCst), 10);
-        assert!(
-            timeout(ms(20), notify.notified()).await.is_err(),
-            "notify_waiters stored a permit"
-        );
-    });
+        })
+        .collect();
+    while registered.load(Ordering::SeqCst) < 10 {
+        sleep(ms(1)).await;
+    }
+    notify.notify_waiters();
+    for w in waiters {
+        timeout(Duration::from_secs(60), w)
+            .await
+            .expect("a waiter was not woken")
+            .unwrap();
+    }
+    assert_eq!(woken.load(Ordering::SeqCst), 10);
+    assert!(
+        timeout(ms(20), notify.notified()).await.is_err(),
+        "notify_waiters stored a permit"
+    );
 }
 
 // ===== cooperative budget ====================================================================

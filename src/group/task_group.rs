@@ -13,6 +13,7 @@ use super::error::GroupError;
 use super::state::{Effects, Outcome, Progress, State};
 use crate::loom::sync::{Arc, Mutex};
 use crate::runtime::Handle;
+use crate::task::Meta;
 use std::any::Any;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -265,6 +266,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// }));
     /// assert_eq!(r.unwrap(), Some("child"));
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> GroupHandle<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -277,8 +279,8 @@ impl<E: Send + 'static> TaskGroup<E> {
         let id = guard.id;
         let task = child_task(future, guard);
         let join = match &self.group.runtime {
-            Some(runtime) => runtime.spawn(task),
-            None => crate::spawn(task),
+            Some(runtime) => runtime.spawn_with(task, Meta::here()),
+            None => crate::runtime::spawn_with(task, Meta::here()),
         };
         self.attach(id, join.abort_handle());
         handle
@@ -298,6 +300,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// }));
     /// assert_eq!(r.unwrap(), Some(499_500));
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, T>(&self, f: F) -> GroupHandle<T>
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
@@ -311,8 +314,8 @@ impl<E: Send + 'static> TaskGroup<E> {
         let child = BlockingChild { f: Some(f), guard };
         let job = move || child.run();
         let join = match &self.group.runtime {
-            Some(runtime) => runtime.spawn_blocking(job),
-            None => crate::spawn_blocking(job),
+            Some(runtime) => runtime.spawn_blocking_with(job, Meta::here()),
+            None => crate::blocking::spawn_blocking_with(job, Meta::here()),
         };
         self.attach(id, join.abort_handle());
         handle

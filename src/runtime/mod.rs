@@ -15,11 +15,12 @@
 mod block_on;
 mod compute;
 pub(crate) mod context;
+pub(crate) mod task_builder;
 
 use crate::loom::sync::{Condvar, Mutex, StdArc};
 use crate::reactor::Reactor;
 use crate::scheduler::Scheduler;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, Meta};
 use compute::ComputePool;
 use std::fmt;
 use std::future::Future;
@@ -109,7 +110,7 @@ impl Builder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         self.validate()?;
-        let reactor = crate::loom::sync::Arc::new(Reactor::new()?);
+        let reactor = crate::loom::sync::Arc::new(Reactor::with_workers(self.worker_threads)?);
         let (scheduler, launchers) = Scheduler::new(self.worker_threads, reactor);
         let exits = StdArc::new(ThreadExits::default());
 
@@ -247,12 +248,13 @@ impl Runtime {
     /// let task = rt.spawn(async { 5 });
     /// assert_eq!(rt.block_on(task).unwrap(), 5);
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        self.handle.spawn_with(future, Meta::here())
     }
 
     /// This runtime's handle.
@@ -441,12 +443,22 @@ impl Handle {
     /// let err = spindle::runtime::Runtime::new().unwrap().block_on(task).unwrap_err();
     /// assert!(err.is_cancelled());
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.scheduler.spawn(future)
+        self.spawn_with(future, Meta::here())
+    }
+
+    /// Spawns with explicit spawn-site information (task builder, groups, sets).
+    pub(crate) fn spawn_with<F>(&self, future: F, meta: Meta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.scheduler.spawn(future, meta)
     }
 
     /// Runs `future` to completion on the calling thread (see [`Runtime::block_on`]).
@@ -556,8 +568,18 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    spawn_with(future, Meta::here())
+}
+
+/// [`spawn`] with explicit spawn-site information.
+#[track_caller]
+pub(crate) fn spawn_with<F>(future: F, meta: Meta) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     match context::scheduler() {
-        Some(scheduler) => scheduler.spawn(future),
+        Some(scheduler) => scheduler.spawn(future, meta),
         None => {
             drop(future);
             no_runtime_panic("spindle::spawn")

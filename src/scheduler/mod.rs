@@ -19,7 +19,7 @@ pub(crate) use worker::on_worker_thread;
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use crate::reactor::Reactor;
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 use idle::Idle;
 use park::{Driver, Unparker};
 use queue::{Injector, Steal, Stealer, Worker as LocalQueue};
@@ -106,12 +106,12 @@ impl Scheduler {
     }
 
     /// Spawns `future` as a task of this scheduler.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, meta: Meta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (notified, join) = crate::task::new_task(future, self.clone());
+        let (notified, join) = crate::task::new_task(future, self.clone(), meta);
         self.schedule(notified);
         join
     }
