@@ -20,8 +20,9 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/`, `blocking/` and `sync/` are built on top of that;
-//! [`sync`] has the channels and locks, [`io`] the I/O extension traits and helpers.
+//! output. `time/`, `net/`, `group/`, `blocking/`, `signal/`, `process/` and `sync/` are
+//! built on top of that; [`sync`] has the channels and locks, [`io`] the I/O extension traits
+//! and helpers.
 
 #![warn(missing_docs)]
 
@@ -40,9 +41,13 @@ pub mod group;
 pub mod io;
 mod macro_support;
 pub mod net;
+#[cfg(not(loom))] // process-global orphan table in statics, outside the loom models
+pub mod process;
 mod reactor;
 pub mod runtime;
 mod scheduler;
+#[cfg(not(loom))] // process-wide handler state in statics, outside the loom models
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
