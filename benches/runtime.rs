@@ -26,10 +26,12 @@
 //! sizes: a smoke check), `BENCH_RAW=1` (also print every sample, in run order, to stderr). See
 //! docs/benchmarks.md for the method, every row's definition and the measured numbers.
 //!
-//! Expected duration on the 2-core machine of docs/benchmarks.md (N = 2): a full run of all
-//! rows measures for about 3–4 minutes (most of it in the rows with 50 ms blocking calls or
-//! 1 000 000 timers and in tcp_echo; the rest are milliseconds per sample), plus the build;
-//! the budget is 10 minutes. `BENCH_QUICK=1` measures for about 10 s.
+//! Expected duration on the 2-core machine of docs/benchmarks.md (N = 2), plus the build: a
+//! full run of all rows measures for about 2 minutes when the machine is quiet (estimated from
+//! the per-sample times of quiet runs; most of it is tcp_echo, the two timer_churn rows, the
+//! pipeline and the 50 ms rows) and measured 285 s with the machine overloaded (load average
+//! 10–14 on 2 cores, tcp_echo alone 6× slower than quiet); the budget is 10 minutes.
+//! `BENCH_QUICK=1` measures for about 3–5 s.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -593,6 +595,7 @@ fn spawn_many_remote_busy1<S: Sched>(s: &S, n: usize, workers: usize) -> Duratio
     drop((started, ended));
     future::block_on(wait(started_rx));
     let elapsed = timed(|| spawn_many_remote_join(s, n));
+    // Relaxed: a stop flag; the end latch waits for every busy task anyway.
     flag.store(false, Ordering::Relaxed);
     future::block_on(wait(ended_rx));
     elapsed
@@ -629,6 +632,7 @@ fn spawn_many_remote_busy2<S: Sched>(s: &S, n: usize, workers: usize) -> Duratio
     drop((started, ended));
     future::block_on(wait(started_rx));
     let elapsed = timed(|| spawn_many_remote_join(s, n));
+    // Relaxed: a stop flag; the end latch waits for every busy task anyway.
     flag.store(false, Ordering::Relaxed);
     future::block_on(wait(ended_rx));
     elapsed
