@@ -364,9 +364,11 @@ impl Worker {
         }
         let sample = now.saturating_sub(start_ns) as f64 / polled as f64;
         // Exponentially weighted, as tokio does (weight 0.1 for the new sample).
-        let mean = match self.mean_poll_ns.get() {
-            m if m == 0.0 => sample,
-            m => m * 0.9 + sample * 0.1,
+        let previous = self.mean_poll_ns.get();
+        let mean = if previous > 0.0 {
+            previous * 0.9 + sample * 0.1
+        } else {
+            sample
         };
         self.mean_poll_ns.set(mean);
         let interval = (GLOBAL_TARGET_NS as f64 / mean.max(1.0)) as u32;
