@@ -1,0 +1,593 @@
+//! The state machine behind [`File`](super::File): one operation in flight at a time, and one
+//! buffer that holds either read-ahead data or writes not yet handed to the OS.
+//!
+//! ```text
+//! State::Idle(Buf) --start(job)--> State::Busy(JoinHandle<(Op, Buf)>) --poll_complete--> Idle
+//!
+//! Buf::mode   Empty                  OS position == logical position
+//!             Read { end_pos, eof }  bytes[start..end] read ahead: OS position is that far ahead
+//!             Write { rewind }       bytes[..end] accepted, not yet written; before writing them,
+//!                                    seek back over `rewind` bytes of discarded read-ahead
+//! ```
+//!
+//! A job owns the buffer while it runs on the blocking-I/O lane and hands it back with its
+//! result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size` bytes
+//! (128 KiB by default) per trip; writes accumulate until `buf_size` is reached (then they
+//! leave at once, write-behind) or until a flush, a seek, a read, a `&self` method that needs
+//! the data on disk, or the drop of the `File`. A job that carries writes is *mandatory*: it
+//! runs even if the runtime shuts down meanwhile. Every transition is a match on `State` and
+//! `Mode` that returns what happened; the poll functions are loops over those transitions.
+
+use crate::blocking::unblock_mandatory;
+use crate::loom::sync::StdArc;
+use crate::runtime::Handle;
+use crate::task::JoinHandle;
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+/// Read-ahead per trip and write buffer capacity, unless `File::set_buffer_size` says otherwise.
+pub(super) const DEFAULT_BUF_SIZE: usize = 128 * 1024;
+/// The most one trip moves for a large `read`/`write` call (more if `buf_size` is larger).
+const MAX_TRIP: usize = 2 * 1024 * 1024;
+/// What `poll_fill_buf` asks for when the buffer size is 0.
+const MIN_FILL: usize = 8 * 1024;
+
+pub(super) type SharedFile = StdArc<std::fs::File>;
+
+/// The bytes between the caller and the OS file.
+pub(super) struct Buf {
+    /// Storage; `bytes.len()` is how much of it is initialised (it only grows).
+    bytes: Vec<u8>,
+    start: usize,
+    end: usize,
+    mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Empty,
+    /// `bytes[start..end]` is unread; `bytes[..end]` covers file positions
+    /// `end_pos - end .. end_pos` when `end_pos` is known. `eof`: the read stopped at the end of
+    /// a regular file, so the next read past the buffer reports end-of-file without a trip.
+    Read { end_pos: Option<u64>, eof: bool },
+    /// `bytes[..end]` waits to be written, after seeking back `rewind` bytes.
+    Write { rewind: u64 },
+}
+
+impl Buf {
+    pub(super) fn new() -> Buf {
+        Buf {
+            bytes: Vec::new(),
+            start: 0,
+            end: 0,
+            mode: Mode::Empty,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.mode = Mode::Empty;
+    }
+
+    fn unread(&self) -> &[u8] {
+        match self.mode {
+            Mode::Read { .. } => &self.bytes[self.start..self.end],
+            _ => &[],
+        }
+    }
+
+    fn unread_len(&self) -> u64 {
+        self.unread().len() as u64
+    }
+
+    pub(super) fn has_pending_write(&self) -> bool {
+        matches!(self.mode, Mode::Write { .. }) && self.end > 0
+    }
+
+    /// Nothing buffered in either direction: the OS position is the logical one.
+    pub(super) fn is_settled(&self) -> bool {
+        match self.mode {
+            Mode::Empty => true,
+            Mode::Read { .. } => self.start == self.end,
+            Mode::Write { .. } => false,
+        }
+    }
+
+    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
+        let n = dst.len().min(self.end - self.start);
+        dst[..n].copy_from_slice(&self.bytes[self.start..self.start + n]);
+        self.start += n;
+        n
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Mode::Read { .. } = self.mode {
+            self.start = (self.start + amount).min(self.end);
+        }
+    }
+
+    /// Switches to write mode; unread read-ahead is dropped and remembered as a seek back.
+    fn begin_write(&mut self) {
+        match self.mode {
+            Mode::Write { .. } => {}
+            Mode::Read { .. } => {
+                let rewind = self.unread_len();
+                self.reset();
+                self.mode = Mode::Write { rewind };
+            }
+            Mode::Empty => self.mode = Mode::Write { rewind: 0 },
+        }
+    }
+
+    fn append(&mut self, src: &[u8]) {
+        let new_end = self.end + src.len();
+        if self.bytes.len() < new_end {
+            self.bytes.resize(new_end, 0);
+        }
+        self.bytes[self.end..new_end].copy_from_slice(src);
+        self.end = new_end;
+    }
+
+    /// A seek that lands inside the read-ahead window only moves `start`: no trip.
+    fn seek_within(&mut self, pos: SeekFrom) -> Option<u64> {
+        let Mode::Read {
+            end_pos: Some(end_pos),
+            ..
+        } = self.mode
+        else {
+            return None;
+        };
+        let window_start = end_pos.checked_sub(self.end as u64)?;
+        let logical = end_pos - (self.end - self.start) as u64;
+        let target = match pos {
+            SeekFrom::Start(p) => p,
+            SeekFrom::Current(offset) => logical.checked_add_signed(offset)?,
+            SeekFrom::End(_) => return None,
+        };
+        if target < window_start || target > end_pos {
+            return None;
+        }
+        self.start = (target - window_start) as usize;
+        Some(target)
+    }
+
+    // ---- the jobs' halves, run on the lane ----
+
+    /// One `read` call of up to `want` bytes into an empty buffer.
+    fn read_from(&mut self, file: &std::fs::File, want: usize) -> io::Result<usize> {
+        debug_assert_eq!(self.mode, Mode::Empty);
+        if self.bytes.len() < want {
+            self.bytes.resize(want, 0);
+        }
+        let n = loop {
+            match (&*file).read(&mut self.bytes[..want]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => break result?,
+            }
+        };
+        if n > 0 {
+            let end_pos = (&*file).stream_position().ok();
+            // A short read of a regular file that reached its length is the end of the file:
+            // remember it, and the caller's next read after the buffer costs no trip.
+            let eof = n < want
+                && end_pos.is_some_and(|pos| {
+                    file.metadata()
+                        .is_ok_and(|meta| meta.is_file() && pos >= meta.len())
+                });
+            (self.start, self.end, self.mode) = (0, n, Mode::Read { end_pos, eof });
+        }
+        Ok(n)
+    }
+
+    /// Writes what is pending (after the seek back, if any); the buffer is empty afterwards,
+    /// whatever the outcome (a failed write's bytes are reported, not retried).
+    fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
+        let Mode::Write { rewind } = self.mode else {
+            return Ok(());
+        };
+        let end = self.end;
+        self.reset();
+        if rewind > 0 {
+            (&*file).seek(SeekFrom::Current(-(rewind as i64)))?;
+        }
+        (&*file).write_all(&self.bytes[..end])
+    }
+}
+
+/// Work for the lane.
+enum Job {
+    /// One read of this many bytes.
+    Read(usize),
+    /// Write what is pending.
+    Flush,
+    /// Write what is pending, then seek to `to`. `tag` is the caller's `SeekFrom` (`None` for
+    /// an internal rewind), so a completion can be matched to the call that wants it.
+    Seek { tag: Option<SeekFrom>, to: SeekFrom },
+}
+
+/// What a finished job did.
+pub(super) enum Op {
+    Read(io::Result<usize>),
+    Write(io::Result<()>),
+    Seek(Option<SeekFrom>, io::Result<u64>),
+}
+
+impl Job {
+    fn run(self, file: &std::fs::File, buf: &mut Buf) -> Op {
+        match self {
+            Job::Read(want) => Op::Read(buf.read_from(file, want)),
+            Job::Flush => Op::Write(buf.write_to(file)),
+            Job::Seek { tag, to } => match buf.write_to(file) {
+                Err(e) => Op::Write(Err(e)),
+                Ok(()) => Op::Seek(tag, (&*file).seek(to)),
+            },
+        }
+    }
+}
+
+pub(super) enum State {
+    Idle(Buf),
+    Busy(JoinHandle<(Op, Buf)>),
+}
+
+/// What `poll_complete` found.
+enum Finished {
+    /// Nothing was in flight.
+    Idle,
+    Op(Op),
+    /// The job was cancelled (runtime shutdown); its buffer is gone.
+    Lost(io::Error),
+}
+
+pub(super) struct Inner {
+    pub(super) state: State,
+    /// A failed write-behind noticed by a read: reported by the next write, flush or seek.
+    last_write_err: Option<io::Error>,
+    pub(super) buf_size: usize,
+}
+
+macro_rules! try_ready {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(error) => return Poll::Ready(Err(error)),
+        }
+    };
+}
+
+impl Inner {
+    pub(super) fn new() -> Inner {
+        Inner {
+            state: State::Idle(Buf::new()),
+            last_write_err: None,
+            buf_size: DEFAULT_BUF_SIZE,
+        }
+    }
+
+    /// Idle with nothing buffered and no unreported error.
+    pub(super) fn is_settled(&self) -> bool {
+        self.last_write_err.is_none() && matches!(&self.state, State::Idle(buf) if buf.is_settled())
+    }
+
+    /// For `Drop`: the buffer, if it holds writes that still have to reach the OS.
+    pub(super) fn take_pending_write(&mut self) -> Option<Buf> {
+        match &mut self.state {
+            State::Idle(buf) if buf.has_pending_write() => Some(std::mem::replace(buf, Buf::new())),
+            _ => None,
+        }
+    }
+
+    fn read_size(&self, requested: usize) -> usize {
+        requested.max(self.buf_size).min(MAX_TRIP.max(self.buf_size))
+    }
+
+    fn stash_write_error(&mut self, error: io::Error) {
+        self.last_write_err.get_or_insert(error);
+    }
+
+    /// Idle → Busy: hands the buffer and `job` to the lane. Writes go as mandatory jobs.
+    fn start(&mut self, handle: &Handle, file: &SharedFile, job: Job) {
+        let State::Idle(buf) = &mut self.state else {
+            unreachable!("a File starts a job only when idle");
+        };
+        let mut buf = std::mem::replace(buf, Buf::new());
+        let mandatory = buf.has_pending_write();
+        let file = file.clone();
+        let work = move || {
+            let op = job.run(&file, &mut buf);
+            (op, buf)
+        };
+        self.state = State::Busy(if mandatory {
+            unblock_mandatory(handle, work)
+        } else {
+            handle.unblock(work)
+        });
+    }
+
+    /// Busy → Idle once the job is done.
+    fn poll_complete(&mut self, cx: &mut Context<'_>) -> Poll<Finished> {
+        let State::Busy(handle) = &mut self.state else {
+            return Poll::Ready(Finished::Idle);
+        };
+        let joined = ready!(Pin::new(handle).poll(cx));
+        Poll::Ready(match joined {
+            Ok((op, buf)) => {
+                self.state = State::Idle(buf);
+                Finished::Op(op)
+            }
+            Err(error) => {
+                self.state = State::Idle(Buf::new());
+                Finished::Lost(super::lost(error))
+            }
+        })
+    }
+
+    pub(super) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &SharedFile,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let State::Idle(buf) = &mut self.state else {
+                match ready!(self.poll_complete(cx)) {
+                    Finished::Op(Op::Read(Ok(0))) => return Poll::Ready(Ok(0)),
+                    Finished::Op(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
+                    Finished::Op(Op::Write(Err(e))) => self.stash_write_error(e),
+                    Finished::Lost(e) => return Poll::Ready(Err(e)),
+                    Finished::Op(_) | Finished::Idle => {}
+                }
+                continue;
+            };
+            match buf.mode {
+                Mode::Read { .. } if buf.start < buf.end => return Poll::Ready(Ok(buf.copy_to(dst))),
+                Mode::Read { eof: true, .. } => {
+                    buf.reset();
+                    return Poll::Ready(Ok(0));
+                }
+                Mode::Write { .. } => {
+                    let handle = try_ready!(handle());
+                    self.start(&handle, file, Job::Flush); // the writes come first
+                }
+                Mode::Read { .. } | Mode::Empty => {
+                    if dst.is_empty() {
+                        return Poll::Ready(Ok(0));
+                    }
+                    let handle = try_ready!(handle());
+                    buf.reset();
+                    let want = self.read_size(dst.len());
+                    self.start(&handle, file, Job::Read(want));
+                }
+            }
+        }
+    }
+
+    pub(super) fn poll_fill_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &SharedFile,
+    ) -> Poll<io::Result<&[u8]>> {
+        loop {
+            let State::Idle(buf) = &mut self.state else {
+                match ready!(self.poll_complete(cx)) {
+                    Finished::Op(Op::Read(Ok(0))) => return Poll::Ready(Ok(&[])),
+                    Finished::Op(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
+                    Finished::Op(Op::Write(Err(e))) => self.stash_write_error(e),
+                    Finished::Lost(e) => return Poll::Ready(Err(e)),
+                    Finished::Op(_) | Finished::Idle => {}
+                }
+                continue;
+            };
+            match buf.mode {
+                Mode::Read { .. } if buf.start < buf.end => break,
+                Mode::Read { eof: true, .. } => {
+                    buf.reset();
+                    return Poll::Ready(Ok(&[]));
+                }
+                Mode::Write { .. } => {
+                    let handle = try_ready!(handle());
+                    self.start(&handle, file, Job::Flush);
+                }
+                Mode::Read { .. } | Mode::Empty => {
+                    let handle = try_ready!(handle());
+                    buf.reset();
+                    let want = self.read_size(MIN_FILL);
+                    self.start(&handle, file, Job::Read(want));
+                }
+            }
+        }
+        match &self.state {
+            State::Idle(buf) => Poll::Ready(Ok(buf.unread())),
+            State::Busy(_) => unreachable!("the loop leaves only when idle with data"),
+        }
+    }
+
+    pub(super) fn consume(&mut self, amount: usize) {
+        if let State::Idle(buf) = &mut self.state {
+            buf.consume(amount);
+        }
+    }
+
+    pub(super) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &SharedFile,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(error) = self.last_write_err.take() {
+            return Poll::Ready(Err(error));
+        }
+        loop {
+            let State::Idle(buf) = &mut self.state else {
+                match ready!(self.poll_complete(cx)) {
+                    Finished::Op(Op::Write(Err(e))) | Finished::Lost(e) => {
+                        return Poll::Ready(Err(e));
+                    }
+                    // A read that an abandoned call started: its data is now buffered, and
+                    // the write below gives it back.
+                    Finished::Op(_) | Finished::Idle => {}
+                }
+                continue;
+            };
+            if src.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            buf.begin_write();
+            let limit = self.buf_size.max(src.len().min(MAX_TRIP));
+            let room = limit.saturating_sub(buf.end);
+            if room == 0 {
+                let handle = try_ready!(handle());
+                self.start(&handle, file, Job::Flush);
+                continue;
+            }
+            let n = room.min(src.len());
+            buf.append(&src[..n]);
+            if buf.end >= limit {
+                // Full: write-behind, at once. Without a runtime the bytes stay buffered and
+                // the next flush reports that.
+                if let Ok(handle) = handle() {
+                    self.start(&handle, file, Job::Flush);
+                }
+            }
+            return Poll::Ready(Ok(n));
+        }
+    }
+
+    pub(super) fn poll_flush(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &SharedFile,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            let State::Idle(buf) = &mut self.state else {
+                match ready!(self.poll_complete(cx)) {
+                    Finished::Op(Op::Write(Err(e))) | Finished::Lost(e) => {
+                        return Poll::Ready(Err(e));
+                    }
+                    Finished::Op(_) | Finished::Idle => {}
+                }
+                continue;
+            };
+            if !buf.has_pending_write() {
+                return Poll::Ready(self.last_write_err.take().map_or(Ok(()), Err));
+            }
+            let handle = try_ready!(handle());
+            self.start(&handle, file, Job::Flush);
+        }
+    }
+
+    pub(super) fn poll_seek(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &SharedFile,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        if let Some(error) = self.last_write_err.take() {
+            return Poll::Ready(Err(error));
+        }
+        loop {
+            let State::Idle(buf) = &mut self.state else {
+                match ready!(self.poll_complete(cx)) {
+                    Finished::Op(Op::Seek(Some(tag), result)) if tag == pos => {
+                        return Poll::Ready(result);
+                    }
+                    Finished::Op(Op::Write(Err(e))) | Finished::Lost(e) => {
+                        return Poll::Ready(Err(e));
+                    }
+                    // A read, a write, or the seek of an abandoned call: start ours.
+                    Finished::Op(_) | Finished::Idle => {}
+                }
+                continue;
+            };
+            let to = match buf.mode {
+                Mode::Read { .. } => {
+                    if let Some(target) = buf.seek_within(pos) {
+                        return Poll::Ready(Ok(target));
+                    }
+                    // The OS position is ahead by the unread bytes.
+                    match pos {
+                        SeekFrom::Current(offset) => {
+                            SeekFrom::Current(try_ready!(back_over(offset, buf.unread_len())))
+                        }
+                        absolute => absolute,
+                    }
+                }
+                // Pending writes are written first, in the same trip.
+                Mode::Write { .. } | Mode::Empty => pos,
+            };
+            let handle = try_ready!(handle());
+            if let Mode::Read { .. } = buf.mode {
+                buf.reset();
+            }
+            self.start(&handle, file, Job::Seek { tag: Some(pos), to });
+        }
+    }
+
+    /// Brings the OS file up to date: in-flight work done, pending writes written, and with
+    /// `rewind` the read-ahead given back so the OS position is the logical one.
+    pub(super) fn poll_settle(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &SharedFile,
+        rewind: bool,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            let State::Idle(buf) = &mut self.state else {
+                match ready!(self.poll_complete(cx)) {
+                    Finished::Op(Op::Write(Err(e)))
+                    | Finished::Op(Op::Seek(None, Err(e)))
+                    | Finished::Lost(e) => return Poll::Ready(Err(e)),
+                    Finished::Op(_) | Finished::Idle => {}
+                }
+                continue;
+            };
+            let job = match buf.mode {
+                Mode::Write { .. } => Job::Flush,
+                Mode::Read { .. } if rewind && buf.start < buf.end => Job::Seek {
+                    tag: None,
+                    to: SeekFrom::Current(-(buf.unread_len() as i64)),
+                },
+                Mode::Read { .. } | Mode::Empty => {
+                    if rewind {
+                        buf.reset();
+                    }
+                    return Poll::Ready(self.last_write_err.take().map_or(Ok(()), Err));
+                }
+            };
+            let handle = try_ready!(handle());
+            if let Mode::Read { .. } = buf.mode {
+                buf.reset();
+            }
+            self.start(&handle, file, job);
+        }
+    }
+}
+
+/// The lane to start a job on.
+fn handle() -> io::Result<Handle> {
+    super::current_handle("a spindle::fs::File operation")
+}
+
+/// A relative seek from the logical position, expressed from the OS position `unread` ahead.
+fn back_over(offset: i64, unread: u64) -> io::Result<i64> {
+    i64::try_from(unread)
+        .ok()
+        .and_then(|unread| offset.checked_sub(unread))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek offset overflows"))
+}
+
+/// Writes a dropped `File`'s pending bytes: on `handle`'s lane (mandatory, so not lost to a
+/// shutdown), or here when there is no runtime. Errors are lost: nobody is left to report to.
+pub(super) fn write_behind_on_drop(handle: Option<Handle>, file: SharedFile, mut buf: Buf) {
+    match handle {
+        Some(handle) => drop(unblock_mandatory(&handle, move || {
+            let _ = buf.write_to(&file);
+        })),
+        None => {
+            let _ = buf.write_to(&file);
+        }
+    }
+}

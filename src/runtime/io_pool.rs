@@ -1,0 +1,441 @@
+//! The blocking-I/O lane: an elastic pool of threads for system calls that block (files, name
+//! resolution, blocking C libraries), separate from the rayon compute pool.
+//!
+//! The pool runs task cells ([`Notified`]) that `crate::blocking::unblock` queues. Threads are
+//! created lazily: a queued job wakes an idle thread if there is one, otherwise starts a new
+//! thread (`NAME-io-N`) unless `max_io_threads` are already alive, in which case it waits for a
+//! busy thread to come back to the queue. A thread that finds no work for the keep-alive (10 s
+//! by default) exits. Each thread carries a *weak* runtime context, like the compute threads,
+//! because the runtime owns the pool.
+//!
+//! Idle accounting: `idle` counts waiting threads nobody has claimed, `wakeups` the claims not
+//! yet consumed. A push that finds `idle > 0` moves one from `idle` to `wakeups` and signals the
+//! condvar; a waiting thread that sees `wakeups > 0` takes one and goes back to the queue. So
+//! `idle + wakeups` is always the number of waiting threads, and a burst of pushes claims as many
+//! distinct threads as there are jobs (instead of signalling one sleeper twice).
+//!
+//! Shutdown: queued jobs are dropped (their tasks were already cancelled by the registry drain),
+//! except *mandatory* ones (writes that `spindle::fs::File` handed over), which the lane threads
+//! still run; then the runtime waits for the lane threads within its shutdown deadline.
+
+use super::HandleInner;
+use super::context;
+use crate::loom::sync::{Condvar, Mutex, MutexGuard, StdArc, StdWeak};
+use crate::task::Notified;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// `Builder::max_io_threads` default.
+pub(crate) const DEFAULT_MAX_THREADS: usize = 64;
+/// `Builder::io_thread_keep_alive` default.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The lane of one runtime.
+pub(crate) struct IoPool {
+    shared: StdArc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Idle threads wait here for a claim (or the keep-alive, or shutdown).
+    work: Condvar,
+    /// Shutdown waits here for threads to exit.
+    exited: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    name: String,
+    handle: StdWeak<HandleInner>,
+}
+
+struct State {
+    queue: VecDeque<Job>,
+    /// Threads started (or being started) and not yet exited.
+    live: usize,
+    /// Waiting threads that no push has claimed.
+    idle: usize,
+    /// Claims made by pushes and not yet taken by a waiting thread.
+    wakeups: usize,
+    /// Index for the next thread's name.
+    next_index: usize,
+    /// Jobs taken off the queue so far (run or, at shutdown, dropped); monotonic.
+    jobs_taken: u64,
+    shutdown: bool,
+}
+
+struct Job {
+    task: Notified,
+    /// Run even at shutdown (a file write that must not be lost).
+    mandatory: bool,
+}
+
+/// What a push must do once the lock is released.
+enum Claim {
+    /// An idle thread was claimed: signal the condvar.
+    WakeIdle,
+    /// No idle thread and the cap is not reached: start thread number `index`.
+    Spawn(usize),
+    /// Every allowed thread is alive and busy; one of them takes the job when it is done.
+    Busy,
+}
+
+/// What a lane thread does next, decided under the lock.
+enum Next {
+    Run(Job),
+    Wait,
+    Exit,
+}
+
+crate::loom::thread_local! {
+    /// The `Shared` of the lane this thread belongs to (its address), 0 elsewhere.
+    static LANE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl IoPool {
+    pub(super) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        name: &str,
+        handle: StdWeak<HandleInner>,
+    ) -> IoPool {
+        IoPool {
+            shared: StdArc::new(Shared {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    live: 0,
+                    idle: 0,
+                    wakeups: 0,
+                    next_index: 0,
+                    jobs_taken: 0,
+                    shutdown: false,
+                }),
+                work: Condvar::new(),
+                exited: Condvar::new(),
+                max_threads,
+                keep_alive,
+                name: name.to_string(),
+                handle,
+            }),
+        }
+    }
+
+    /// Queues `task`; gives it back once the lane is shut down (the caller cancels it, or runs
+    /// it inline if it is mandatory).
+    pub(crate) fn push(&self, task: Notified, mandatory: bool) -> Result<(), Notified> {
+        let mut state = self.shared.lock();
+        if state.shutdown {
+            return Err(task);
+        }
+        state.queue.push_back(Job { task, mandatory });
+        let claim = state.claim_thread(self.shared.max_threads);
+        drop(state);
+        match claim {
+            Claim::WakeIdle => self.shared.work.notify_one(),
+            Claim::Spawn(index) => self.shared.spawn_thread(index),
+            Claim::Busy => {}
+        }
+        Ok(())
+    }
+
+    /// Threads alive now (busy or idle).
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
+    pub(crate) fn threads(&self) -> usize {
+        self.shared.lock().live
+    }
+
+    /// Threads waiting for work.
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
+    pub(crate) fn idle_threads(&self) -> usize {
+        let state = self.shared.lock();
+        state.idle + state.wakeups
+    }
+
+    /// Jobs queued and not yet picked up by a thread.
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.shared.lock().queue.len()
+    }
+
+    /// Jobs the lane has taken off its queue since the runtime started (each is one hop).
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
+    pub(crate) fn jobs_taken(&self) -> u64 {
+        self.shared.lock().jobs_taken
+    }
+
+    /// Refuses new jobs, drops the queued ones that are not mandatory, and waits (until
+    /// `deadline`) for the lane threads to finish what they run and exit.
+    pub(super) fn shutdown(&self, deadline: Option<Instant>) {
+        let mut state = self.shared.lock();
+        if state.shutdown {
+            return;
+        }
+        state.shutdown = true;
+        let (mandatory, cancelled): (VecDeque<Job>, VecDeque<Job>) =
+            std::mem::take(&mut state.queue)
+                .into_iter()
+                .partition(|job| job.mandatory);
+        // Mandatory jobs stay for the lane threads: each queued job already has a thread
+        // coming for it (a claim or a busy thread), and those threads run them before exiting.
+        state.queue = mandatory;
+        drop(state);
+        self.shared.work.notify_all();
+        // Outside the lock: these tasks were cancelled by the registry drain, so this only
+        // releases references (a destructor must never run under the lane's lock).
+        drop(cancelled);
+
+        // A lane thread dropping its own runtime cannot wait for itself.
+        let me = usize::from(LANE.with(|lane| lane.get()) == self.shared.id());
+        let mut state = self.shared.lock();
+        while state.live > me {
+            match deadline {
+                None => state = self.shared.exited.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return; // stragglers exit on their own when their job returns
+                    }
+                    state = self
+                        .shared
+                        .exited
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+}
+
+impl State {
+    /// Decides who takes a job that was just queued.
+    fn claim_thread(&mut self, max_threads: usize) -> Claim {
+        if self.idle > 0 {
+            self.idle -= 1;
+            self.wakeups += 1;
+            Claim::WakeIdle
+        } else if self.live < max_threads {
+            self.live += 1;
+            self.next_index += 1;
+            Claim::Spawn(self.next_index - 1)
+        } else {
+            Claim::Busy
+        }
+    }
+
+    /// A thread back at the queue: run the next job, wait for one, or exit.
+    fn next(&mut self) -> Next {
+        match self.queue.pop_front() {
+            Some(job) => {
+                self.jobs_taken += 1;
+                Next::Run(job)
+            }
+            None if self.shutdown => Next::Exit,
+            None => Next::Wait,
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        crate::loom::lock(&self.state)
+    }
+
+    fn id(&self) -> usize {
+        self as *const Shared as usize
+    }
+
+    fn spawn_thread(self: &StdArc<Self>, index: usize) {
+        let shared = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-io-{index}", self.name))
+            .spawn(move || shared.run());
+        if spawned.is_err() {
+            self.thread_not_started();
+        }
+    }
+
+    /// The OS refused a thread. If no lane thread is alive, nobody would ever take the queued
+    /// jobs: cancel them (their handles yield a cancelled `JoinError`), except mandatory writes,
+    /// which run here, on the pushing thread.
+    fn thread_not_started(&self) {
+        let mut state = self.lock();
+        state.live -= 1;
+        let orphans: Vec<Job> = if state.live == 0 {
+            state.queue.drain(..).collect()
+        } else {
+            Vec::new()
+        };
+        drop(state);
+        self.exited.notify_all();
+        for job in orphans {
+            if job.mandatory {
+                job.task.run();
+            }
+        }
+    }
+
+    /// A lane thread's life: run queued jobs; when there are none, wait up to the keep-alive
+    /// for a claim; exit on timeout or shutdown.
+    fn run(self: StdArc<Self>) {
+        context::set_weak(self.handle.clone());
+        LANE.with(|lane| lane.set(self.id()));
+        let mut state = self.lock();
+        loop {
+            match state.next() {
+                Next::Run(job) => {
+                    let skip = state.shutdown && !job.mandatory;
+                    drop(state);
+                    if skip {
+                        drop(job.task); // already cancelled by the shutdown's registry drain
+                    } else {
+                        job.task.run(); // catches the job's panic itself
+                    }
+                    state = self.lock();
+                }
+                Next::Exit => break,
+                Next::Wait => match self.wait_for_claim(state) {
+                    (s, true) => state = s,
+                    (s, false) => {
+                        state = s;
+                        break;
+                    }
+                },
+            }
+        }
+        state.live -= 1;
+        drop(state);
+        self.exited.notify_all();
+        LANE.with(|lane| lane.set(0));
+        context::clear();
+    }
+
+    /// Waits as an idle thread. True (back to the queue) when a push claimed a waiting thread;
+    /// false (exit) after the keep-alive or at shutdown.
+    fn wait_for_claim<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+    ) -> (MutexGuard<'a, State>, bool) {
+        state.idle += 1;
+        let deadline = Instant::now().checked_add(self.keep_alive);
+        loop {
+            let timeout = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            state = self
+                .work
+                .wait_timeout(state, timeout)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            if state.wakeups > 0 {
+                // Claims are interchangeable: whoever wakes first takes one.
+                state.wakeups -= 1;
+                return (state, true);
+            }
+            let expired = deadline.is_some_and(|d| Instant::now() >= d);
+            if state.shutdown || expired {
+                // No claim is pending, so `idle` counts this thread (idle + wakeups = waiters).
+                state.idle -= 1;
+                return (state, false);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::runtime::{Builder, Runtime};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    fn runtime(max: usize, keep_alive: Duration) -> Runtime {
+        Builder::new()
+            .worker_threads(1)
+            .compute_threads(1)
+            .max_io_threads(max)
+            .io_thread_keep_alive(keep_alive)
+            .build()
+            .unwrap()
+    }
+
+    /// Polls `check` until it holds (generous deadline: CI is a loaded 2-core machine).
+    fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn threads_start_lazily_one_per_concurrent_job_and_are_reused() {
+        let rt = runtime(8, Duration::from_secs(60));
+        let io = &rt.handle().inner.io;
+        assert_eq!(io.threads(), 0, "no lane thread before the first job");
+
+        // Sequential jobs: one thread, reused.
+        for i in 0..5 {
+            assert_eq!(rt.block_on(rt.unblock(move || i)).unwrap(), i);
+            eventually("the lane thread is idle again", || io.idle_threads() == 1);
+            assert_eq!(io.threads(), 1);
+        }
+
+        // Three jobs that wait for each other: they can only finish on three threads.
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+        let jobs: Vec<_> = (0..3)
+            .map(|_| {
+                let barrier = barrier.clone();
+                rt.unblock(move || {
+                    barrier.wait();
+                })
+            })
+            .collect();
+        for job in jobs {
+            rt.block_on(job).unwrap();
+        }
+        assert_eq!(io.threads(), 3);
+        eventually("all three are idle", || io.idle_threads() == 3);
+        assert_eq!(io.queue_depth(), 0);
+        assert_eq!(io.jobs_taken(), 8);
+    }
+
+    #[test]
+    fn idle_threads_exit_after_the_keep_alive() {
+        let rt = runtime(4, Duration::from_millis(100));
+        let io = &rt.handle().inner.io;
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let jobs: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = barrier.clone();
+                rt.unblock(move || {
+                    barrier.wait();
+                })
+            })
+            .collect();
+        for job in jobs {
+            rt.block_on(job).unwrap();
+        }
+        assert_eq!(io.threads(), 2);
+        eventually("idle lane threads exit", || io.threads() == 0);
+        assert_eq!(io.idle_threads(), 0);
+        // And the lane starts a thread again on demand.
+        assert_eq!(rt.block_on(rt.unblock(|| 5)).unwrap(), 5);
+        assert_eq!(io.threads(), 1);
+    }
+
+    #[test]
+    fn jobs_beyond_the_cap_queue_until_a_thread_is_free() {
+        let rt = runtime(1, Duration::from_secs(60));
+        let io = &rt.handle().inner.io;
+        let (release, wait) = mpsc::channel::<()>();
+        let blocker = rt.unblock(move || wait.recv().unwrap());
+        eventually("the blocker runs", || io.jobs_taken() == 1);
+        let queued: Vec<_> = (0..3).map(|i| rt.unblock(move || i)).collect();
+        assert_eq!(io.queue_depth(), 3);
+        assert_eq!(io.threads(), 1);
+        release.send(()).unwrap();
+        rt.block_on(blocker).unwrap();
+        let outputs: Vec<_> = queued.into_iter().map(|j| rt.block_on(j).unwrap()).collect();
+        assert_eq!(outputs, [0, 1, 2]);
+        assert_eq!(io.threads(), 1);
+    }
+}
