@@ -11,8 +11,8 @@
 
 mod unblock;
 
-pub(crate) use unblock::unblock_mandatory;
 pub use unblock::unblock;
+pub(crate) use unblock::unblock_mandatory;
 
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
@@ -70,8 +70,7 @@ impl Handle {
         let scheduler = BlockingSchedule {
             handle: self.inner.clone(),
         };
-        let (notified, join) =
-            crate::task::new_task(BlockingTask::new(f), scheduler.clone());
+        let (notified, join) = crate::task::new_task(BlockingTask::new(f), scheduler.clone());
         if crate::task::register_unstarted(&notified) {
             scheduler.schedule(notified);
         } else {

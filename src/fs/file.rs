@@ -385,7 +385,9 @@ impl Drop for File {
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File").field("std", &*self.std).finish_non_exhaustive()
+        f.debug_struct("File")
+            .field("std", &*self.std)
+            .finish_non_exhaustive()
     }
 }
 

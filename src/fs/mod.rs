@@ -127,10 +127,13 @@ impl std::error::Error for PathError {
 /// `error` with "failed to `op` `path`: " in front; the kind is kept.
 pub(crate) fn with_path(op: &str, path: &Path, error: io::Error) -> io::Error {
     let message = format!("failed to {op} {}: {error}", path.display());
-    io::Error::new(error.kind(), PathError {
-        message,
-        source: error,
-    })
+    io::Error::new(
+        error.kind(),
+        PathError {
+            message,
+            source: error,
+        },
+    )
 }
 
 /// `error` with "failed to `op` `from` to `to`: " in front; the kind is kept.
@@ -140,10 +143,13 @@ fn with_paths(op: &str, from: &Path, to: &Path, error: io::Error) -> io::Error {
         from.display(),
         to.display()
     );
-    io::Error::new(error.kind(), PathError {
-        message,
-        source: error,
-    })
+    io::Error::new(
+        error.kind(),
+        PathError {
+            message,
+            source: error,
+        },
+    )
 }
 
 /// One path, one `std::fs` call, on the lane.
@@ -281,9 +287,12 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
 /// });
 /// ```
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    path_op("spindle::fs::remove_file", "remove file", path.as_ref(), |p| {
-        std::fs::remove_file(p)
-    })
+    path_op(
+        "spindle::fs::remove_file",
+        "remove file",
+        path.as_ref(),
+        |p| std::fs::remove_file(p),
+    )
     .await
 }
 

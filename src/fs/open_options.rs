@@ -153,9 +153,7 @@ impl OpenOptions {
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let (options, path) = (self.0.clone(), path.as_ref().to_owned());
         asyncify("spindle::fs::OpenOptions::open", move || {
-            options
-                .open(&path)
-                .map_err(|e| with_path("open", &path, e))
+            options.open(&path).map_err(|e| with_path("open", &path, e))
         })
         .await
         .map(File::from_std)

@@ -51,9 +51,14 @@ enum Mode {
     /// `bytes[start..end]` is unread; `bytes[..end]` covers file positions
     /// `end_pos - end .. end_pos` when `end_pos` is known. `eof`: the read stopped at the end of
     /// a regular file, so the next read past the buffer reports end-of-file without a trip.
-    Read { end_pos: Option<u64>, eof: bool },
+    Read {
+        end_pos: Option<u64>,
+        eof: bool,
+    },
     /// `bytes[..end]` waits to be written, after seeking back `rewind` bytes.
-    Write { rewind: u64 },
+    Write {
+        rewind: u64,
+    },
 }
 
 impl Buf {
@@ -281,7 +286,9 @@ impl Inner {
     }
 
     fn read_size(&self, requested: usize) -> usize {
-        requested.max(self.buf_size).min(MAX_TRIP.max(self.buf_size))
+        requested
+            .max(self.buf_size)
+            .min(MAX_TRIP.max(self.buf_size))
     }
 
     fn stash_write_error(&mut self, error: io::Error) {
@@ -343,7 +350,9 @@ impl Inner {
                 continue;
             };
             match buf.mode {
-                Mode::Read { .. } if buf.start < buf.end => return Poll::Ready(Ok(buf.copy_to(dst))),
+                Mode::Read { .. } if buf.start < buf.end => {
+                    return Poll::Ready(Ok(buf.copy_to(dst)));
+                }
                 Mode::Read { eof: true, .. } => {
                     buf.reset();
                     return Poll::Ready(Ok(0));

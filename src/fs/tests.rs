@@ -1,0 +1,176 @@
+//! Trips to the lane, counted with the lane's internal job counter: what buffering saves.
+
+use crate::fs::{self, File};
+use crate::runtime::{Builder, Handle, Runtime};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use std::io::SeekFrom;
+use std::path::PathBuf;
+
+fn runtime() -> Runtime {
+    Builder::new()
+        .worker_threads(2)
+        .compute_threads(1)
+        .build()
+        .unwrap()
+}
+
+fn hops() -> u64 {
+    Handle::current().inner.io.jobs_taken()
+}
+
+/// A unique temp path, removed on drop.
+struct TempPath(PathBuf);
+
+impl TempPath {
+    fn new(tag: &str) -> TempPath {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        TempPath(
+            std::env::temp_dir().join(format!("spindle-fs-unit-{tag}-{}-{n}", std::process::id())),
+        )
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn one_mib_in_8_kib_pieces_costs_a_few_trips_not_one_per_piece() {
+    let path = TempPath::new("mib");
+    let data = pattern(1 << 20);
+    runtime().block_on(async {
+        let mut file = File::create(&path.0).await.unwrap();
+        let before = hops();
+        for piece in data.chunks(8 * 1024) {
+            file.write_all(piece).await.unwrap();
+        }
+        file.flush().await.unwrap();
+        let write_hops = hops() - before;
+        // 1 MiB / 128 KiB = 8 write-behind trips (the flush finds nothing left).
+        assert_eq!(write_hops, 8, "writes of 8 KiB must accumulate");
+        drop(file);
+
+        let mut file = File::open(&path.0).await.unwrap();
+        let before = hops();
+        let mut back = Vec::new();
+        let mut piece = vec![0u8; 8 * 1024];
+        loop {
+            let n = file.read(&mut piece).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            back.extend_from_slice(&piece[..n]);
+        }
+        let read_hops = hops() - before;
+        assert!(back == data, "1 MiB read back differs");
+        // 8 trips of 128 KiB, plus one that finds the end (the last chunk was not short).
+        assert_eq!(
+            read_hops, 9,
+            "reads of 8 KiB must be served from the read-ahead"
+        );
+        assert!(read_hops + write_hops < (1 << 20) / (8 * 1024) / 4);
+    });
+}
+
+#[test]
+fn a_small_file_reads_to_the_end_in_one_trip() {
+    let path = TempPath::new("small");
+    std::fs::write(&path.0, b"short and sweet").unwrap();
+    runtime().block_on(async {
+        let mut file = File::open(&path.0).await.unwrap();
+        let before = hops();
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "short and sweet");
+        // The short read of a regular file that reached its length is known to be the end.
+        assert_eq!(hops() - before, 1);
+        // Reading again asks the OS again (the file may have grown).
+        assert_eq!(file.read(&mut [0u8; 4]).await.unwrap(), 0);
+        assert_eq!(hops() - before, 2);
+    });
+}
+
+#[test]
+fn seeks_inside_the_read_ahead_cost_no_trip() {
+    let path = TempPath::new("seek");
+    let data = pattern(100_000);
+    std::fs::write(&path.0, &data).unwrap();
+    runtime().block_on(async {
+        let mut file = File::open(&path.0).await.unwrap();
+        let mut four = [0u8; 4];
+        file.read_exact(&mut four).await.unwrap();
+        let before = hops();
+        assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 4);
+        assert_eq!(file.seek(SeekFrom::Start(50_000)).await.unwrap(), 50_000);
+        file.read_exact(&mut four).await.unwrap();
+        assert_eq!(four, data[50_000..50_004]);
+        assert_eq!(file.seek(SeekFrom::Current(-50_004)).await.unwrap(), 0);
+        file.read_exact(&mut four).await.unwrap();
+        assert_eq!(four, data[..4]);
+        assert_eq!(
+            hops(),
+            before,
+            "every seek landed in the buffered 100 000 bytes"
+        );
+
+        // Outside the window (from the end): one trip, and the position is right.
+        assert_eq!(file.seek(SeekFrom::End(-2)).await.unwrap(), 99_998);
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, data[99_998..]);
+        assert_eq!(hops() - before, 2, "one seek trip and one read trip");
+    });
+}
+
+#[test]
+fn small_writes_then_a_flush_make_one_trip_and_lines_read_from_the_buffer() {
+    let path = TempPath::new("lines");
+    runtime().block_on(async {
+        let mut file = File::create(&path.0).await.unwrap();
+        let before = hops();
+        for i in 0..1000 {
+            file.write_all(format!("line {i}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        file.flush().await.unwrap();
+        assert_eq!(hops() - before, 1, "1000 small writes, one trip");
+        drop(file);
+
+        let file = File::open(&path.0).await.unwrap();
+        let before = hops();
+        let lines: Vec<String> = futures_lite::StreamExt::try_collect(file.lines())
+            .await
+            .unwrap();
+        assert_eq!(lines.len(), 1000);
+        assert_eq!(lines[999], "line 999");
+        assert_eq!(
+            hops() - before,
+            1,
+            "AsyncBufRead serves the lines from one read-ahead"
+        );
+    });
+}
+
+#[test]
+fn buffer_size_zero_is_one_trip_per_operation() {
+    let path = TempPath::new("unbuffered");
+    runtime().block_on(async {
+        let mut file = File::create(&path.0).await.unwrap();
+        file.set_buffer_size(0);
+        let before = hops();
+        for _ in 0..3 {
+            file.write_all(b"abc").await.unwrap();
+        }
+        file.flush().await.unwrap();
+        assert_eq!(hops() - before, 3, "write-through: one trip per write");
+        assert_eq!(fs::read(&path.0).await.unwrap(), b"abcabcabc");
+    });
+}

@@ -187,7 +187,13 @@ impl IoPool {
         let mut state = self.shared.lock();
         while state.live > me {
             match deadline {
-                None => state = self.shared.exited.wait(state).unwrap_or_else(|p| p.into_inner()),
+                None => {
+                    state = self
+                        .shared
+                        .exited
+                        .wait(state)
+                        .unwrap_or_else(|p| p.into_inner())
+                }
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
@@ -434,7 +440,10 @@ mod tests {
         assert_eq!(io.threads(), 1);
         release.send(()).unwrap();
         rt.block_on(blocker).unwrap();
-        let outputs: Vec<_> = queued.into_iter().map(|j| rt.block_on(j).unwrap()).collect();
+        let outputs: Vec<_> = queued
+            .into_iter()
+            .map(|j| rt.block_on(j).unwrap())
+            .collect();
         assert_eq!(outputs, [0, 1, 2]);
         assert_eq!(io.threads(), 1);
     }
