@@ -470,7 +470,11 @@ fn main() {
         .collect();
     if rows.is_empty() {
         let names: Vec<_> = ROWS.iter().map(|r| r.name()).collect();
-        eprintln!("error: no row matches {:?}; rows are: {}", cfg.filters, names.join(", "));
+        eprintln!(
+            "error: no row matches {:?}; rows are: {}",
+            cfg.filters,
+            names.join(", ")
+        );
         std::process::exit(1);
     }
     let data = DataSet::create();
@@ -478,8 +482,15 @@ fn main() {
 
     println!("# spindle file-system benchmark");
     println!();
-    println!("N = {} worker threads per runtime; {} interleaved runs per cell after 1 warm-up round; medians", cfg.workers, cfg.runs);
-    println!("files in {} ({})", data.dir.display(), temp_dir_fs(&data.dir));
+    println!(
+        "N = {} worker threads per runtime; {} interleaved runs per cell after 1 warm-up round; medians",
+        cfg.workers, cfg.runs
+    );
+    println!(
+        "files in {} ({})",
+        data.dir.display(),
+        temp_dir_fs(&data.dir)
+    );
     println!("load average at start: {}", load_average());
     println!();
 
@@ -506,7 +517,10 @@ fn main() {
 
     let armed = watchdog();
     let sample = |runtime: usize, row: Row, round: &str| -> Duration {
-        *armed.lock().unwrap() = Some((Instant::now(), format!("{} on {} ({round})", row.name(), NAMES[runtime])));
+        *armed.lock().unwrap() = Some((
+            Instant::now(),
+            format!("{} on {} ({round})", row.name(), NAMES[runtime]),
+        ));
         let d = match runtime {
             0 => measure(&sp, row, &data, &small),
             1 => measure(&tk, row, &data, &small),
@@ -518,9 +532,10 @@ fn main() {
 
     // BENCH_ONLY=<runtime>: measure one runtime only (for profiling it; no valid ratios).
     let only = std::env::var("BENCH_ONLY").ok().map(|name| {
-        NAMES.iter().position(|n| *n == name).unwrap_or_else(|| {
-            panic!("BENCH_ONLY={name:?}: expected one of {NAMES:?}")
-        })
+        NAMES
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("BENCH_ONLY={name:?}: expected one of {NAMES:?}"))
     });
     let raw = std::env::var("BENCH_RAW").is_ok_and(|v| !v.is_empty() && v != "0");
     println!("| row | spindle | tokio | smol (async-fs) | spindle/best-peer |");
@@ -606,7 +621,8 @@ fn temp_dir_fs(dir: &Path) -> String {
         .filter_map(|l| {
             let mut f = l.split_whitespace();
             let (_, point, kind) = (f.next()?, f.next()?, f.next()?);
-            dir.starts_with(point).then(|| (point.len(), kind.to_string()))
+            dir.starts_with(point)
+                .then(|| (point.len(), kind.to_string()))
         })
         .max()
         .map_or_else(|| "unknown fs".into(), |(_, kind)| kind)

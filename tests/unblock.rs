@@ -399,3 +399,26 @@ fn after_the_runtime_is_gone_a_call_is_cancelled_and_never_runs() {
     assert!(err.is_cancelled());
     assert!(!ran.load(Ordering::SeqCst));
 }
+
+#[test]
+fn dropping_the_runtime_inside_its_own_lane_does_not_deadlock() {
+    let rt = rt("own");
+    let handle = rt.handle().clone();
+    let (done_tx, done) = mpsc::channel::<()>();
+    // Another lane thread is busy for a moment: the drop waits for it, not for itself.
+    let (busy_tx, busy) = mpsc::channel::<()>();
+    drop(rt.unblock(move || {
+        busy_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }));
+    busy.recv().unwrap();
+    drop(handle.unblock(move || {
+        drop(rt);
+        done_tx.send(()).unwrap();
+    }));
+    done.recv_timeout(Duration::from_secs(20))
+        .expect("the runtime's drop on its own lane thread hung");
+    eventually("its lane threads are gone", || {
+        threads_named("own-").is_empty()
+    });
+}
