@@ -44,9 +44,10 @@ use std::task::{Context, Poll};
 ///
 /// * **Reads** fetch at least the buffer size (128 KiB by default, see
 ///   [`set_buffer_size`](File::set_buffer_size)) per trip, or the caller's whole buffer if it
-///   is larger (up to 2 MiB), and serve smaller reads from memory: reading a 1 MiB file with
-///   8 KiB reads costs 8 trips, not 128. The read-ahead is exact for regular files: a short
-///   read at the end of a regular file also reports end-of-file without another trip.
+///   is larger, and serve smaller reads from memory. While reads stay sequential and each trip
+///   comes back full, the next trip asks for twice as much (up to 2 MiB): reading a 1 MiB file
+///   with 8 KiB reads costs 4 trips (128 + 256 + 512 KiB + the rest), not 128. A short read at
+///   the end of a regular file also reports end-of-file without another trip.
 /// * **Writes** are copied into the buffer and return at once. They reach the OS when the
 ///   buffer is full (that part leaves immediately, in the background), and on
 ///   [`flush`](futures_io::AsyncWrite::poll_flush) / `close`, a seek, a read, `sync_all`,
@@ -333,8 +334,9 @@ impl File {
         .await
     }
 
-    /// Sets how much one trip to the lane reads ahead, and how many written bytes accumulate
-    /// before they leave (default 128 KiB). `0` turns buffering off: each read asks for
+    /// Sets how much one trip to the lane reads ahead (at least; it doubles, up to 2 MiB, while
+    /// reads stay sequential), and how many written bytes accumulate before they leave
+    /// (default 128 KiB). `0` turns buffering off: each read asks for
     /// exactly the caller's buffer and each write is its own trip, like tokio's `File`. Takes
     /// effect from the next trip.
     ///
@@ -349,7 +351,7 @@ impl File {
     /// });
     /// ```
     pub fn set_buffer_size(&mut self, bytes: usize) {
-        self.inner.get_mut().buf_size = bytes;
+        self.inner.get_mut().set_buffer_size(bytes);
     }
 
     /// Waits for the in-flight operation, writes what is pending (and, with `rewind`, gives

@@ -12,7 +12,8 @@
 //!
 //! A job owns the buffer while it runs on the blocking-I/O lane and hands it back with its
 //! result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size` bytes
-//! (128 KiB by default) per trip; writes accumulate until `buf_size` is reached (then they
+//! (128 KiB by default) per trip, doubling (up to 2 MiB) while reads stay sequential and come
+//! back full; writes accumulate until `buf_size` is reached (then they
 //! leave at once, write-behind) or until a flush, a seek, a read, a `&self` method that needs
 //! the data on disk, or the drop of the `File`. A job that carries writes is *mandatory*: it
 //! runs even if the runtime shuts down meanwhile. Every transition is a match on `State` and
@@ -251,7 +252,11 @@ pub(super) struct Inner {
     pub(super) state: State,
     /// A failed write-behind noticed by a read: reported by the next write, flush or seek.
     last_write_err: Option<io::Error>,
-    pub(super) buf_size: usize,
+    buf_size: usize,
+    /// The next read-ahead: `buf_size`, doubled after each full sequential read.
+    read_ahead: usize,
+    /// What the read in flight asked for.
+    read_want: usize,
 }
 
 macro_rules! try_ready {
@@ -269,6 +274,8 @@ impl Inner {
             state: State::Idle(Buf::new()),
             last_write_err: None,
             buf_size: DEFAULT_BUF_SIZE,
+            read_ahead: DEFAULT_BUF_SIZE,
+            read_want: 0,
         }
     }
 
@@ -285,10 +292,24 @@ impl Inner {
         }
     }
 
+    pub(super) fn set_buffer_size(&mut self, bytes: usize) {
+        self.buf_size = bytes;
+        self.read_ahead = bytes;
+    }
+
     fn read_size(&self, requested: usize) -> usize {
         requested
-            .max(self.buf_size)
+            .max(self.read_ahead)
             .min(MAX_TRIP.max(self.buf_size))
+    }
+
+    /// A read came back: a full one means a sequential reader that wants more per trip.
+    fn note_read(&mut self, got: usize) {
+        self.read_ahead = if got == self.read_want && self.buf_size > 0 {
+            (got.saturating_mul(2)).min(MAX_TRIP.max(self.buf_size))
+        } else {
+            self.buf_size
+        };
     }
 
     fn stash_write_error(&mut self, error: io::Error) {
@@ -302,6 +323,11 @@ impl Inner {
         };
         let mut buf = std::mem::replace(buf, Buf::new());
         let mandatory = buf.has_pending_write();
+        match &job {
+            Job::Read(want) => self.read_want = *want,
+            // Not sequential any more: start again from the base read-ahead.
+            Job::Seek { .. } | Job::Flush => self.read_ahead = self.buf_size,
+        }
         let file = file.clone();
         let work = move || {
             let op = job.run(&file, &mut buf);
@@ -323,6 +349,9 @@ impl Inner {
         Poll::Ready(match joined {
             Ok((op, buf)) => {
                 self.state = State::Idle(buf);
+                if let Op::Read(Ok(got)) = op {
+                    self.note_read(got);
+                }
                 Finished::Op(op)
             }
             Err(error) => {
