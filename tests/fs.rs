@@ -612,3 +612,18 @@ fn outside_a_runtime_file_functions_return_an_error_naming_the_fix() {
     let err = futures_lite::future::block_on(File::open("/proc/self/status")).unwrap_err();
     assert!(err.to_string().contains("spindle runtime"), "{err}");
 }
+
+#[test]
+fn pseudo_files_of_length_zero_read_to_their_real_end() {
+    // procfs reports a length of 0: the read-ahead must not take a short read for the end.
+    let expected = std::fs::read("/proc/filesystems").unwrap();
+    assert!(expected.len() > 64);
+    rt().block_on(async {
+        let mut file = File::open("/proc/filesystems").await.unwrap();
+        file.set_buffer_size(64);
+        let mut got = Vec::new();
+        file.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(fs::read("/proc/filesystems").await.unwrap(), expected);
+    });
+}

@@ -177,11 +177,13 @@ impl Buf {
         if n > 0 {
             let end_pos = (&*file).stream_position().ok();
             // A short read of a regular file that reached its length is the end of the file:
-            // remember it, and the caller's next read after the buffer costs no trip.
+            // remember it, and the caller's next read after the buffer costs no trip. Not for
+            // a length of 0: procfs and sysfs files say 0 and may still have more to read.
             let eof = n < want
                 && end_pos.is_some_and(|pos| {
-                    file.metadata()
-                        .is_ok_and(|meta| meta.is_file() && pos >= meta.len())
+                    file.metadata().is_ok_and(|meta| {
+                        meta.is_file() && meta.len() > 0 && pos >= meta.len()
+                    })
                 });
             (self.start, self.end, self.mode) = (0, n, Mode::Read { end_pos, eof });
         }
