@@ -181,9 +181,8 @@ impl Buf {
             // a length of 0: procfs and sysfs files say 0 and may still have more to read.
             let eof = n < want
                 && end_pos.is_some_and(|pos| {
-                    file.metadata().is_ok_and(|meta| {
-                        meta.is_file() && meta.len() > 0 && pos >= meta.len()
-                    })
+                    file.metadata()
+                        .is_ok_and(|meta| meta.is_file() && meta.len() > 0 && pos >= meta.len())
                 });
             (self.start, self.end, self.mode) = (0, n, Mode::Read { end_pos, eof });
         }

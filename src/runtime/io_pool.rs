@@ -8,11 +8,12 @@
 //! by default) exits. Each thread carries a *weak* runtime context, like the compute threads,
 //! because the runtime owns the pool.
 //!
-//! Idle accounting: `idle` counts waiting threads nobody has claimed, `wakeups` the claims not
-//! yet consumed. A push that finds `idle > 0` moves one from `idle` to `wakeups` and signals the
-//! condvar; a waiting thread that sees `wakeups > 0` takes one and goes back to the queue. So
-//! `idle + wakeups` is always the number of waiting threads, and a burst of pushes claims as many
-//! distinct threads as there are jobs (instead of signalling one sleeper twice).
+//! Idle threads wait on a **LIFO stack**, each on its own condvar. A push pops the most
+//! recently idled thread, marks it claimed and signals exactly that thread, so a burst of pushes
+//! claims as many distinct threads as it has jobs (never signalling one sleeper twice), the
+//! thread that gets the job is the one whose cache is warm, and under a light steady load the
+//! same few threads do the work while the surplus reach their keep-alive and exit (a FIFO wake
+//! order would cycle through all of them and keep every one alive).
 //!
 //! Shutdown: queued jobs are dropped (their tasks were already cancelled by the registry drain),
 //! except *mandatory* ones (writes that `spindle::fs::File` handed over), which the lane threads
@@ -20,6 +21,7 @@
 
 use super::HandleInner;
 use super::context;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::{Condvar, Mutex, MutexGuard, StdArc, StdWeak};
 use crate::task::Notified;
 use std::collections::VecDeque;
@@ -37,8 +39,6 @@ pub(crate) struct IoPool {
 
 struct Shared {
     state: Mutex<State>,
-    /// Idle threads wait here for a claim (or the keep-alive, or shutdown).
-    work: Condvar,
     /// Shutdown waits here for threads to exit.
     exited: Condvar,
     max_threads: usize,
@@ -51,15 +51,20 @@ struct State {
     queue: VecDeque<Job>,
     /// Threads started (or being started) and not yet exited.
     live: usize,
-    /// Waiting threads that no push has claimed.
-    idle: usize,
-    /// Claims made by pushes and not yet taken by a waiting thread.
-    wakeups: usize,
+    /// Waiting threads that no push has claimed, the most recently idled last.
+    idle: Vec<StdArc<Sleeper>>,
     /// Index for the next thread's name.
     next_index: usize,
     /// Jobs taken off the queue so far (run or, at shutdown, dropped); monotonic.
     jobs_taken: u64,
     shutdown: bool,
+}
+
+/// An idle thread's wait slot.
+struct Sleeper {
+    wake: Condvar,
+    /// Set by the push that pops this sleeper off the idle stack.
+    claimed: AtomicBool,
 }
 
 struct Job {
@@ -70,8 +75,8 @@ struct Job {
 
 /// What a push must do once the lock is released.
 enum Claim {
-    /// An idle thread was claimed: signal the condvar.
-    WakeIdle,
+    /// This idle thread was claimed: signal its condvar.
+    WakeIdle(StdArc<Sleeper>),
     /// No idle thread and the cap is not reached: start thread number `index`.
     Spawn(usize),
     /// Every allowed thread is alive and busy; one of them takes the job when it is done.
@@ -102,13 +107,11 @@ impl IoPool {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
                     live: 0,
-                    idle: 0,
-                    wakeups: 0,
+                    idle: Vec::new(),
                     next_index: 0,
                     jobs_taken: 0,
                     shutdown: false,
                 }),
-                work: Condvar::new(),
                 exited: Condvar::new(),
                 max_threads,
                 keep_alive,
@@ -129,7 +132,7 @@ impl IoPool {
         let claim = state.claim_thread(self.shared.max_threads);
         drop(state);
         match claim {
-            Claim::WakeIdle => self.shared.work.notify_one(),
+            Claim::WakeIdle(sleeper) => sleeper.wake.notify_one(),
             Claim::Spawn(index) => self.shared.spawn_thread(index),
             Claim::Busy => {}
         }
@@ -145,8 +148,7 @@ impl IoPool {
     /// Threads waiting for work.
     #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
     pub(crate) fn idle_threads(&self) -> usize {
-        let state = self.shared.lock();
-        state.idle + state.wakeups
+        self.shared.lock().idle.len()
     }
 
     /// Jobs queued and not yet picked up by a thread.
@@ -176,8 +178,11 @@ impl IoPool {
         // Mandatory jobs stay for the lane threads: each queued job already has a thread
         // coming for it (a claim or a busy thread), and those threads run them before exiting.
         state.queue = mandatory;
+        let sleepers = state.idle.clone();
         drop(state);
-        self.shared.work.notify_all();
+        for sleeper in sleepers {
+            sleeper.wake.notify_one();
+        }
         // Outside the lock: these tasks were cancelled by the registry drain, so this only
         // releases references (a destructor must never run under the lane's lock).
         drop(cancelled);
@@ -214,10 +219,10 @@ impl IoPool {
 impl State {
     /// Decides who takes a job that was just queued.
     fn claim_thread(&mut self, max_threads: usize) -> Claim {
-        if self.idle > 0 {
-            self.idle -= 1;
-            self.wakeups += 1;
-            Claim::WakeIdle
+        if let Some(sleeper) = self.idle.pop() {
+            // Relaxed: written and read only under the state lock, which orders them.
+            sleeper.claimed.store(true, Ordering::Relaxed);
+            Claim::WakeIdle(sleeper)
         } else if self.live < max_threads {
             self.live += 1;
             self.next_index += 1;
@@ -314,33 +319,37 @@ impl Shared {
         context::clear();
     }
 
-    /// Waits as an idle thread. True (back to the queue) when a push claimed a waiting thread;
+    /// Waits as an idle thread. True (back to the queue) when a push claimed this thread;
     /// false (exit) after the keep-alive or at shutdown.
     fn wait_for_claim<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
     ) -> (MutexGuard<'a, State>, bool) {
-        state.idle += 1;
+        let me = StdArc::new(Sleeper {
+            wake: Condvar::new(),
+            claimed: AtomicBool::new(false),
+        });
+        state.idle.push(me.clone());
         let deadline = Instant::now().checked_add(self.keep_alive);
         loop {
             let timeout = match deadline {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
                 None => Duration::from_secs(3600),
             };
-            state = self
-                .work
+            state = me
+                .wake
                 .wait_timeout(state, timeout)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
-            if state.wakeups > 0 {
-                // Claims are interchangeable: whoever wakes first takes one.
-                state.wakeups -= 1;
+            // Relaxed: read under the state lock, like the store.
+            if me.claimed.load(Ordering::Relaxed) {
+                // The push that claimed us took us off the stack.
                 return (state, true);
             }
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
             if state.shutdown || expired {
-                // No claim is pending, so `idle` counts this thread (idle + wakeups = waiters).
-                state.idle -= 1;
+                // Unclaimed, so still on the stack: leave it.
+                state.idle.retain(|s| !StdArc::ptr_eq(s, &me));
                 return (state, false);
             }
         }
@@ -425,6 +434,47 @@ mod tests {
         assert_eq!(io.idle_threads(), 0);
         // And the lane starts a thread again on demand.
         assert_eq!(rt.block_on(rt.unblock(|| 5)).unwrap(), 5);
+        assert_eq!(io.threads(), 1);
+    }
+
+    #[test]
+    fn the_most_recently_idle_thread_takes_the_job_so_surplus_threads_expire() {
+        let rt = runtime(8, Duration::from_millis(300));
+        let io = &rt.handle().inner.io;
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+        let jobs: Vec<_> = (0..3)
+            .map(|_| {
+                let barrier = barrier.clone();
+                rt.unblock(move || {
+                    barrier.wait();
+                })
+            })
+            .collect();
+        for job in jobs {
+            rt.block_on(job).unwrap();
+        }
+        assert_eq!(io.threads(), 3);
+        eventually("all three are idle", || io.idle_threads() == 3);
+        // A trickle of jobs, far more often than the keep-alive: with a LIFO idle stack one
+        // thread serves them all and the other two expire; a FIFO order would keep all three.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut names = std::collections::BTreeSet::new();
+        while io.threads() > 1 {
+            assert!(
+                Instant::now() < deadline,
+                "surplus lane threads never expired"
+            );
+            let name = rt
+                .block_on(rt.unblock(|| std::thread::current().name().unwrap().to_string()))
+                .unwrap();
+            names.insert(name);
+            // Back on the stack before the next job (block_on may return first).
+            eventually("the thread is idle again", || {
+                io.idle_threads() == io.threads()
+            });
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(names.len(), 1, "jobs went to {names:?}");
         assert_eq!(io.threads(), 1);
     }
 
