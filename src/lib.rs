@@ -41,11 +41,11 @@ pub mod net;
 mod reactor;
 pub mod runtime;
 mod scheduler;
-mod task;
+pub mod task;
 pub mod time;
 
 pub use blocking::{spawn_blocking, unblock};
-pub use group::{GroupError, GroupHandle, TaskGroup, gather, task_group, try_gather};
+pub use group::{GroupError, GroupHandle, JoinSet, TaskGroup, gather, task_group, try_gather};
 pub use runtime::{run, spawn};
 pub use task::{AbortHandle, JoinError, JoinHandle, yield_now};
 

@@ -9,7 +9,7 @@
 use super::BlockingTask;
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 
 /// Runs the blocking call `f` on the current runtime's **blocking-I/O lane** and returns a
 /// handle to its result: the tool for work that *waits* — file system calls, DNS lookups,
@@ -59,7 +59,7 @@ where
     R: Send + 'static,
 {
     match context::current() {
-        Some(handle) => handle.unblock(f),
+        Some(handle) => handle.unblock_with(f, Meta::here()),
         None => no_runtime_panic("spindle::unblock"),
     }
 }
@@ -74,7 +74,17 @@ impl Handle {
     /// let task = handle.unblock(|| std::fs::metadata("/").map(|m| m.is_dir()));
     /// assert!(rt.block_on(task).unwrap().unwrap());
     /// ```
+    #[track_caller]
     pub fn unblock<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.unblock_with(f, Meta::here())
+    }
+
+    /// [`Handle::unblock`] with explicit spawn-site information.
+    pub(crate) fn unblock_with<F, R>(&self, f: F, meta: Meta) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -83,7 +93,7 @@ impl Handle {
             handle: self.inner.clone(),
             mandatory: false,
         };
-        let (notified, join) = crate::task::new_task(BlockingTask::new(f), hook.clone());
+        let (notified, join) = crate::task::new_task(BlockingTask::new(f), hook.clone(), meta);
         if crate::task::register_unstarted(&notified) {
             hook.schedule(notified);
         } else {
@@ -102,18 +112,20 @@ impl Runtime {
     /// let name = rt.block_on(task).unwrap().unwrap();
     /// assert!(name.starts_with("spindle-io-"), "{name}");
     /// ```
+    #[track_caller]
     pub fn unblock<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.handle().unblock(f)
+        self.handle().unblock_with(f, Meta::here())
     }
 }
 
 /// Runs `f` on the lane of `handle`'s runtime even if that runtime starts shutting down before
 /// it runs; once the lane is closed, `f` runs right here, on the calling thread. For work that
 /// must not be lost (a file's buffered writes).
+#[track_caller]
 pub(crate) fn unblock_mandatory<F, R>(handle: &Handle, f: F) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
@@ -124,7 +136,7 @@ where
         mandatory: true,
     };
     // Not registered: the shutdown's registry drain must not cancel it.
-    let (notified, join) = crate::task::new_task(BlockingTask::new(f), hook.clone());
+    let (notified, join) = crate::task::new_task(BlockingTask::new(f), hook.clone(), Meta::here());
     hook.schedule(notified);
     join
 }
