@@ -166,7 +166,9 @@ impl Buf {
     fn read_from(&mut self, file: &std::fs::File, want: usize) -> io::Result<usize> {
         debug_assert_eq!(self.mode, Mode::Empty);
         if self.bytes.len() < want {
-            self.bytes.resize(want, 0);
+            // Nothing in it is needed any more: a fresh zeroed allocation (calloc) instead of
+            // growing in place, which would copy the stale bytes and then zero the rest.
+            self.bytes = vec![0; want];
         }
         let n = loop {
             match (&*file).read(&mut self.bytes[..want]) {
