@@ -8,7 +8,7 @@
 
 use super::BlockingTask;
 use crate::loom::sync::StdArc;
-use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
+use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic, run_lane_job};
 use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 
 /// Runs the blocking call `f` on the current runtime's **blocking-I/O lane** and returns a
@@ -93,7 +93,8 @@ impl Handle {
             handle: self.inner.clone(),
             mandatory: false,
         };
-        let (notified, join) = crate::task::new_task(BlockingTask::new(f), hook.clone(), meta);
+        let job = BlockingTask::new(move || run_lane_job(f));
+        let (notified, join) = crate::task::new_task(job, hook.clone(), meta);
         if crate::task::register_unstarted(&notified) {
             hook.schedule(notified);
         } else {
@@ -136,7 +137,8 @@ where
         mandatory: true,
     };
     // Not registered: the shutdown's registry drain must not cancel it.
-    let (notified, join) = crate::task::new_task(BlockingTask::new(f), hook.clone(), Meta::here());
+    let job = BlockingTask::new(move || run_lane_job(f));
+    let (notified, join) = crate::task::new_task(job, hook.clone(), Meta::here());
     hook.schedule(notified);
     join
 }

@@ -51,6 +51,7 @@
 //!
 //! Outside a runtime these functions return an error that names the fix (they need a lane).
 
+mod buf;
 mod file;
 mod open_options;
 mod read_dir;

@@ -73,7 +73,20 @@ fn next_batch(mut std: std::fs::ReadDir, dir: &Path) -> Batch {
 }
 
 /// The entries of a directory, from [`read_dir`]: a [`futures_core::Stream`] of
-/// `io::Result<DirEntry>`, or call [`next_entry`](ReadDir::next_entry) in a loop.
+/// `io::Result<DirEntry>`, or call [`next_entry`](ReadDir::next_entry) in a loop. Dropping it
+/// closes the directory (after the batch in flight, if any, is read).
+///
+/// ```
+/// use futures_lite::StreamExt;
+/// spindle::run(async {
+///     let mut dirs = 0;
+///     let mut entries = spindle::fs::read_dir("/").await.unwrap();
+///     while let Some(entry) = entries.next().await {
+///         dirs += entry.unwrap().file_type().await.unwrap().is_dir() as usize;
+///     }
+///     assert!(dirs > 0);
+/// });
+/// ```
 pub struct ReadDir {
     path: StdArc<Path>,
     state: State,
@@ -168,6 +181,18 @@ impl fmt::Debug for ReadDir {
 }
 
 /// One entry of a [`ReadDir`]: its name and path at once, its metadata on the lane.
+///
+/// ```
+/// spindle::run(async {
+///     let mut entries = spindle::fs::read_dir("/proc/self").await.unwrap();
+///     while let Some(entry) = entries.next_entry().await.unwrap() {
+///         if entry.file_name() == "cwd" {
+///             assert_eq!(entry.path(), std::path::Path::new("/proc/self/cwd"));
+///             assert!(entry.file_type().await.unwrap().is_symlink());
+///         }
+///     }
+/// });
+/// ```
 pub struct DirEntry {
     std: StdArc<std::fs::DirEntry>,
     /// Known without a system call on most Linux file systems (`d_type`).

@@ -10,8 +10,8 @@
 //!                                    seek back over `rewind` bytes of discarded read-ahead
 //! ```
 //!
-//! A job owns the buffer while it runs on the blocking-I/O lane and hands it back with its
-//! result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size` bytes
+//! A job (`buf.rs`) owns the buffer while it runs on the blocking-I/O lane and hands it back
+//! with its result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size` bytes
 //! (128 KiB by default) per trip, doubling (up to 2 MiB) while reads stay sequential and come
 //! back full; writes accumulate until `buf_size` is reached (then they
 //! leave at once, write-behind) or until a flush, a seek, a read, a `&self` method that needs
@@ -19,12 +19,13 @@
 //! runs even if the runtime shuts down meanwhile. Every transition is a match on `State` and
 //! `Mode` that returns what happened; the poll functions are loops over those transitions.
 
+use super::buf::{Buf, Job, Mode, Op};
 use crate::blocking::unblock_mandatory;
 use crate::loom::sync::StdArc;
 use crate::runtime::Handle;
 use crate::task::JoinHandle;
 use std::future::Future;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -36,206 +37,6 @@ const MAX_TRIP: usize = 2 * 1024 * 1024;
 const MIN_FILL: usize = 8 * 1024;
 
 pub(super) type SharedFile = StdArc<std::fs::File>;
-
-/// The bytes between the caller and the OS file.
-pub(super) struct Buf {
-    /// Storage; `bytes.len()` is how much of it is initialised (it only grows).
-    bytes: Vec<u8>,
-    start: usize,
-    end: usize,
-    mode: Mode,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Empty,
-    /// `bytes[start..end]` is unread; `bytes[..end]` covers file positions
-    /// `end_pos - end .. end_pos` when `end_pos` is known. `eof`: the read stopped at the end of
-    /// a regular file, so the next read past the buffer reports end-of-file without a trip.
-    Read {
-        end_pos: Option<u64>,
-        eof: bool,
-    },
-    /// `bytes[..end]` waits to be written, after seeking back `rewind` bytes.
-    Write {
-        rewind: u64,
-    },
-}
-
-impl Buf {
-    pub(super) fn new() -> Buf {
-        Buf {
-            bytes: Vec::new(),
-            start: 0,
-            end: 0,
-            mode: Mode::Empty,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.start = 0;
-        self.end = 0;
-        self.mode = Mode::Empty;
-    }
-
-    fn unread(&self) -> &[u8] {
-        match self.mode {
-            Mode::Read { .. } => &self.bytes[self.start..self.end],
-            _ => &[],
-        }
-    }
-
-    fn unread_len(&self) -> u64 {
-        self.unread().len() as u64
-    }
-
-    pub(super) fn has_pending_write(&self) -> bool {
-        matches!(self.mode, Mode::Write { .. }) && self.end > 0
-    }
-
-    /// Nothing buffered in either direction: the OS position is the logical one.
-    pub(super) fn is_settled(&self) -> bool {
-        match self.mode {
-            Mode::Empty => true,
-            Mode::Read { .. } => self.start == self.end,
-            Mode::Write { .. } => false,
-        }
-    }
-
-    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
-        let n = dst.len().min(self.end - self.start);
-        dst[..n].copy_from_slice(&self.bytes[self.start..self.start + n]);
-        self.start += n;
-        n
-    }
-
-    fn consume(&mut self, amount: usize) {
-        if let Mode::Read { .. } = self.mode {
-            self.start = (self.start + amount).min(self.end);
-        }
-    }
-
-    /// Switches to write mode; unread read-ahead is dropped and remembered as a seek back.
-    fn begin_write(&mut self) {
-        match self.mode {
-            Mode::Write { .. } => {}
-            Mode::Read { .. } => {
-                let rewind = self.unread_len();
-                self.reset();
-                self.mode = Mode::Write { rewind };
-            }
-            Mode::Empty => self.mode = Mode::Write { rewind: 0 },
-        }
-    }
-
-    fn append(&mut self, src: &[u8]) {
-        let new_end = self.end + src.len();
-        if self.bytes.len() < new_end {
-            self.bytes.resize(new_end, 0);
-        }
-        self.bytes[self.end..new_end].copy_from_slice(src);
-        self.end = new_end;
-    }
-
-    /// A seek that lands inside the read-ahead window only moves `start`: no trip.
-    fn seek_within(&mut self, pos: SeekFrom) -> Option<u64> {
-        let Mode::Read {
-            end_pos: Some(end_pos),
-            ..
-        } = self.mode
-        else {
-            return None;
-        };
-        let window_start = end_pos.checked_sub(self.end as u64)?;
-        let logical = end_pos - (self.end - self.start) as u64;
-        let target = match pos {
-            SeekFrom::Start(p) => p,
-            SeekFrom::Current(offset) => logical.checked_add_signed(offset)?,
-            SeekFrom::End(_) => return None,
-        };
-        if target < window_start || target > end_pos {
-            return None;
-        }
-        self.start = (target - window_start) as usize;
-        Some(target)
-    }
-
-    // ---- the jobs' halves, run on the lane ----
-
-    /// One `read` call of up to `want` bytes into an empty buffer.
-    fn read_from(&mut self, file: &std::fs::File, want: usize) -> io::Result<usize> {
-        debug_assert_eq!(self.mode, Mode::Empty);
-        if self.bytes.len() < want {
-            // Nothing in it is needed any more: a fresh zeroed allocation (calloc) instead of
-            // growing in place, which would copy the stale bytes and then zero the rest.
-            self.bytes = vec![0; want];
-        }
-        let n = loop {
-            match (&*file).read(&mut self.bytes[..want]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                result => break result?,
-            }
-        };
-        if n > 0 {
-            let end_pos = (&*file).stream_position().ok();
-            // A short read of a regular file that reached its length is the end of the file:
-            // remember it, and the caller's next read after the buffer costs no trip. Not for
-            // a length of 0: procfs and sysfs files say 0 and may still have more to read.
-            let eof = n < want
-                && end_pos.is_some_and(|pos| {
-                    file.metadata()
-                        .is_ok_and(|meta| meta.is_file() && meta.len() > 0 && pos >= meta.len())
-                });
-            (self.start, self.end, self.mode) = (0, n, Mode::Read { end_pos, eof });
-        }
-        Ok(n)
-    }
-
-    /// Writes what is pending (after the seek back, if any); the buffer is empty afterwards,
-    /// whatever the outcome (a failed write's bytes are reported, not retried).
-    fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
-        let Mode::Write { rewind } = self.mode else {
-            return Ok(());
-        };
-        let end = self.end;
-        self.reset();
-        if rewind > 0 {
-            (&*file).seek(SeekFrom::Current(-(rewind as i64)))?;
-        }
-        (&*file).write_all(&self.bytes[..end])
-    }
-}
-
-/// Work for the lane.
-enum Job {
-    /// One read of this many bytes.
-    Read(usize),
-    /// Write what is pending.
-    Flush,
-    /// Write what is pending, then seek to `to`. `tag` is the caller's `SeekFrom` (`None` for
-    /// an internal rewind), so a completion can be matched to the call that wants it.
-    Seek { tag: Option<SeekFrom>, to: SeekFrom },
-}
-
-/// What a finished job did.
-pub(super) enum Op {
-    Read(io::Result<usize>),
-    Write(io::Result<()>),
-    Seek(Option<SeekFrom>, io::Result<u64>),
-}
-
-impl Job {
-    fn run(self, file: &std::fs::File, buf: &mut Buf) -> Op {
-        match self {
-            Job::Read(want) => Op::Read(buf.read_from(file, want)),
-            Job::Flush => Op::Write(buf.write_to(file)),
-            Job::Seek { tag, to } => match buf.write_to(file) {
-                Err(e) => Op::Write(Err(e)),
-                Ok(()) => Op::Seek(tag, (&*file).seek(to)),
-            },
-        }
-    }
-}
 
 pub(super) enum State {
     Idle(Buf),

@@ -15,15 +15,21 @@
 //! same few threads do the work while the surplus reach their keep-alive and exit (a FIFO wake
 //! order would cycle through all of them and keep every one alive).
 //!
+//! Before any of that, a push checks `returning`: threads whose job has returned and that are
+//! about to come back to the queue (they announce it before waking the job's awaiter). The
+//! caller of a sequential chain of calls queues its next call exactly then; that call is left
+//! for the returning thread, which takes it without going to sleep: no wake-up, no new thread.
+//!
 //! Shutdown: queued jobs are dropped (their tasks were already cancelled by the registry drain),
 //! except *mandatory* ones (writes that `spindle::fs::File` handed over), which the lane threads
 //! still run; then the runtime waits for the lane threads within its shutdown deadline.
 
 use super::HandleInner;
 use super::context;
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::loom::sync::{Condvar, Mutex, MutexGuard, StdArc, StdWeak};
 use crate::task::Notified;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -39,6 +45,10 @@ pub(crate) struct IoPool {
 
 struct Shared {
     state: Mutex<State>,
+    /// Lane threads whose job has returned and that have not come back to the queue yet, minus
+    /// the pushes that counted on one of them. Incremented outside the lock (`run_lane_job`),
+    /// decremented only under it, so it never exceeds the threads really on their way back.
+    returning: AtomicUsize,
     /// Shutdown waits here for threads to exit.
     exited: Condvar,
     max_threads: usize,
@@ -75,6 +85,8 @@ struct Job {
 
 /// What a push must do once the lock is released.
 enum Claim {
+    /// A thread finishing its job takes it when it comes back: nothing to do.
+    Returning,
     /// This idle thread was claimed: signal its condvar.
     WakeIdle(StdArc<Sleeper>),
     /// No idle thread and the cap is not reached: start thread number `index`.
@@ -91,8 +103,36 @@ enum Next {
 }
 
 crate::loom::thread_local! {
-    /// The `Shared` of the lane this thread belongs to (its address), 0 elsewhere.
-    static LANE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The `Shared` of the lane this thread belongs to, null elsewhere. Set from the thread's
+    /// own `StdArc<Shared>`, which outlives it (it is cleared before the thread lets go).
+    static LANE: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+    /// Set by a lane thread right before it runs a queued job; taken by that job's closure
+    /// (`run_lane_job`), so a job nested inside it (a mandatory write run inline) does not
+    /// count as the thread's own.
+    static JOB_STARTING: Cell<bool> = const { Cell::new(false) };
+    /// This thread's job returned and it announced that it is coming back to the queue.
+    static ANNOUNCED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs the closure of an `unblock` job. On a lane thread, once the closure has returned, the
+/// thread announces that it will be back at the queue in a moment (it only has to hand the
+/// result over), so a job queued meanwhile, by the very task it is about to wake for example,
+/// is left for it instead of waking or starting another thread.
+pub(crate) fn run_lane_job<R>(f: impl FnOnce() -> R) -> R {
+    let mine = JOB_STARTING.with(|starting| starting.replace(false));
+    let output = f();
+    if mine {
+        LANE.with(|lane| {
+            // SAFETY: JOB_STARTING is only set on a lane thread, whose LANE points to the
+            // `Shared` it holds an `Arc` of for as long as it runs jobs.
+            let shared = unsafe { &*lane.get() };
+            // Relaxed: every decrement is a read-modify-write under the state lock, and the
+            // queue hand-off goes through that lock; see `claim_thread`.
+            shared.returning.fetch_add(1, Ordering::Relaxed);
+        });
+        ANNOUNCED.with(|announced| announced.set(true));
+    }
+    output
 }
 
 impl IoPool {
@@ -112,6 +152,7 @@ impl IoPool {
                     jobs_taken: 0,
                     shutdown: false,
                 }),
+                returning: AtomicUsize::new(0),
                 exited: Condvar::new(),
                 max_threads,
                 keep_alive,
@@ -129,12 +170,12 @@ impl IoPool {
             return Err(task);
         }
         state.queue.push_back(Job { task, mandatory });
-        let claim = state.claim_thread(self.shared.max_threads);
+        let claim = state.claim_thread(&self.shared);
         drop(state);
         match claim {
             Claim::WakeIdle(sleeper) => sleeper.wake.notify_one(),
             Claim::Spawn(index) => self.shared.spawn_thread(index),
-            Claim::Busy => {}
+            Claim::Returning | Claim::Busy => {}
         }
         Ok(())
     }
@@ -188,7 +229,7 @@ impl IoPool {
         drop(cancelled);
 
         // A lane thread dropping its own runtime cannot wait for itself.
-        let me = usize::from(LANE.with(|lane| lane.get()) == self.shared.id());
+        let me = usize::from(LANE.with(|lane| lane.get()) == StdArc::as_ptr(&self.shared));
         let mut state = self.shared.lock();
         while state.live > me {
             match deadline {
@@ -217,13 +258,24 @@ impl IoPool {
 }
 
 impl State {
-    /// Decides who takes a job that was just queued.
-    fn claim_thread(&mut self, max_threads: usize) -> Claim {
+    /// Decides who takes a job that was just queued (called under the state lock).
+    fn claim_thread(&mut self, shared: &Shared) -> Claim {
+        // A returning thread re-takes the lock after this and empties the queue before it
+        // waits: `returning` only counts threads that have not re-taken it yet (every decrement
+        // is under the lock), so the one counted on comes after this push. Relaxed: the lock
+        // orders the hand-off.
+        if shared
+            .returning
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Claim::Returning;
+        }
         if let Some(sleeper) = self.idle.pop() {
             // Relaxed: written and read only under the state lock, which orders them.
             sleeper.claimed.store(true, Ordering::Relaxed);
             Claim::WakeIdle(sleeper)
-        } else if self.live < max_threads {
+        } else if self.live < shared.max_threads {
             self.live += 1;
             self.next_index += 1;
             Claim::Spawn(self.next_index - 1)
@@ -248,10 +300,6 @@ impl State {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         crate::loom::lock(&self.state)
-    }
-
-    fn id(&self) -> usize {
-        self as *const Shared as usize
     }
 
     fn spawn_thread(self: &StdArc<Self>, index: usize) {
@@ -288,7 +336,7 @@ impl Shared {
     /// for a claim; exit on timeout or shutdown.
     fn run(self: StdArc<Self>) {
         context::set_weak(self.handle.clone());
-        LANE.with(|lane| lane.set(self.id()));
+        LANE.with(|lane| lane.set(StdArc::as_ptr(&self)));
         let mut state = self.lock();
         loop {
             match state.next() {
@@ -298,9 +346,21 @@ impl Shared {
                     if skip {
                         drop(job.task); // already cancelled by the shutdown's registry drain
                     } else {
+                        JOB_STARTING.with(|starting| starting.set(true));
                         job.task.run(); // catches the job's panic itself
+                        JOB_STARTING.with(|starting| starting.set(false)); // if it never ran
                     }
                     state = self.lock();
+                    if ANNOUNCED.with(|announced| announced.replace(false)) {
+                        // Back: no longer counted on, unless a push already did (then the
+                        // count is lower and the queue holds that push's job for us).
+                        // Relaxed: under the state lock, like every decrement.
+                        let _ = self.returning.fetch_update(
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                            |n| n.checked_sub(1),
+                        );
+                    }
                 }
                 Next::Exit => break,
                 Next::Wait => match self.wait_for_claim(state) {
@@ -315,7 +375,7 @@ impl Shared {
         state.live -= 1;
         drop(state);
         self.exited.notify_all();
-        LANE.with(|lane| lane.set(0));
+        LANE.with(|lane| lane.set(std::ptr::null()));
         context::clear();
     }
 
@@ -387,12 +447,13 @@ mod tests {
         let io = &rt.handle().inner.io;
         assert_eq!(io.threads(), 0, "no lane thread before the first job");
 
-        // Sequential jobs: one thread, reused.
-        for i in 0..5 {
+        // Sequential jobs: one thread, reused, even when the next job is queued before the
+        // thread is back at the queue (it announced its return before waking the caller).
+        for i in 0..100 {
             assert_eq!(rt.block_on(rt.unblock(move || i)).unwrap(), i);
-            eventually("the lane thread is idle again", || io.idle_threads() == 1);
             assert_eq!(io.threads(), 1);
         }
+        eventually("the lane thread is idle again", || io.idle_threads() == 1);
 
         // Three jobs that wait for each other: they can only finish on three threads.
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
@@ -410,7 +471,7 @@ mod tests {
         assert_eq!(io.threads(), 3);
         eventually("all three are idle", || io.idle_threads() == 3);
         assert_eq!(io.queue_depth(), 0);
-        assert_eq!(io.jobs_taken(), 8);
+        assert_eq!(io.jobs_taken(), 103);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::scheduler::Scheduler;
 use crate::task::{JoinHandle, Meta};
 use compute::ComputePool;
 use io_pool::IoPool;
+pub(crate) use io_pool::run_lane_job;
 use std::fmt;
 use std::future::Future;
 use std::io;
