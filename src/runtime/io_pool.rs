@@ -540,6 +540,22 @@ mod tests {
     }
 
     #[test]
+    fn host_names_are_resolved_on_the_lane() {
+        let rt = runtime(4, Duration::from_secs(60));
+        let io = &rt.handle().inner.io;
+        let addrs: Vec<_> = rt
+            .block_on(crate::net::lookup_host("localhost:80"))
+            .unwrap()
+            .collect();
+        assert!(!addrs.is_empty());
+        assert_eq!(io.jobs_taken(), 1, "the lookup ran as one lane job");
+        // A numeric address needs no lookup at all.
+        rt.block_on(crate::net::lookup_host("127.0.0.1:80"))
+            .unwrap();
+        assert_eq!(io.jobs_taken(), 1);
+    }
+
+    #[test]
     fn jobs_beyond_the_cap_queue_until_a_thread_is_free() {
         let rt = runtime(1, Duration::from_secs(60));
         let io = &rt.handle().inner.io;
