@@ -241,6 +241,15 @@ fn file_seek_and_read_at_offsets() {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         // Still usable at the same position after the failed seek.
         assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 300_000);
+
+        // A failed seek with read-ahead buffered leaves the position where it was.
+        file.seek(SeekFrom::Start(1_000)).await.unwrap();
+        file.read_exact(&mut buf).await.unwrap(); // position 1 010, read ahead far beyond
+        let err = file.seek(SeekFrom::Current(-2_000)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 1_010);
+        file.read_exact(&mut buf).await.unwrap();
+        assert_eq!(buf[..], data[1_010..1_020]);
     });
 }
 

@@ -200,7 +200,15 @@ impl Job {
             Job::Flush => Op::Write(buf.write_to(file)),
             Job::Seek { tag, to } => match buf.write_to(file) {
                 Err(e) => Op::Write(Err(e)),
-                Ok(()) => Op::Seek(tag, (&*file).seek(to)),
+                Ok(()) => {
+                    let result = (&*file).seek(to);
+                    // The read-ahead goes only once the seek happened: a failed seek leaves
+                    // the OS position, and so the buffer, as they were (as `std::io::BufReader`).
+                    if result.is_ok() {
+                        buf.reset();
+                    }
+                    Op::Seek(tag, result)
+                }
             },
         }
     }

@@ -361,9 +361,7 @@ impl Inner {
                 Mode::Write { .. } | Mode::Empty => pos,
             };
             let handle = try_ready!(handle());
-            if let Mode::Read { .. } = buf.mode {
-                buf.reset();
-            }
+            // The job drops the read-ahead once the seek succeeded.
             self.start(&handle, file, Job::Seek { tag: Some(pos), to });
         }
     }
@@ -400,9 +398,6 @@ impl Inner {
                 }
             };
             let handle = try_ready!(handle());
-            if let Mode::Read { .. } = buf.mode {
-                buf.reset();
-            }
             self.start(&handle, file, job);
         }
     }
