@@ -550,8 +550,10 @@ mod tests {
         assert!(!addrs.is_empty());
         assert_eq!(io.jobs_taken(), 1, "the lookup ran as one lane job");
         // A numeric address needs no lookup at all.
-        rt.block_on(crate::net::lookup_host("127.0.0.1:80"))
+        let numeric = rt
+            .block_on(crate::net::lookup_host("127.0.0.1:80"))
             .unwrap();
+        assert_eq!(numeric.count(), 1);
         assert_eq!(io.jobs_taken(), 1);
     }
 
