@@ -636,3 +636,22 @@ fn pseudo_files_of_length_zero_read_to_their_real_end() {
         assert_eq!(fs::read("/proc/filesystems").await.unwrap(), expected);
     });
 }
+
+#[test]
+fn public_types_and_futures_are_send_sync_unpin() {
+    fn send_sync_unpin<T: Send + Sync + Unpin>() {}
+    send_sync_unpin::<File>();
+    send_sync_unpin::<OpenOptions>();
+    send_sync_unpin::<fs::ReadDir>();
+    send_sync_unpin::<fs::DirEntry>();
+    fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+    spawnable(fs::read(PathBuf::from("/x")));
+    spawnable(fs::write(PathBuf::from("/x"), vec![1u8]));
+    spawnable(File::open(PathBuf::from("/x")));
+    spawnable(fs::read_dir(PathBuf::from("/x")));
+    spawnable(async {
+        let file = File::open("/x").await?;
+        file.sync_all().await?;
+        file.metadata().await
+    });
+}
