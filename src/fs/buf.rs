@@ -106,6 +106,41 @@ impl Buf {
         self.end = new_end;
     }
 
+    /// Read-ahead that a background read may follow: from a seekable file (so the read cannot
+    /// block waiting for a writer, as on a pipe or a terminal), not at its end.
+    pub(super) fn can_prefetch(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::Read {
+                end_pos: Some(_),
+                eof: false
+            }
+        )
+    }
+
+    /// Appends `next` (read right after this buffer's bytes) so that the two read-aheads become
+    /// one; `next` is emptied. An empty `next` means this buffer ends at the end of the file.
+    pub(super) fn absorb(&mut self, next: &mut Buf) {
+        debug_assert!(matches!(self.mode, Mode::Read { .. }));
+        match next.mode {
+            Mode::Read { .. } => {
+                let end = self.end + next.end;
+                if self.bytes.len() < end {
+                    self.bytes.resize(end, 0);
+                }
+                self.bytes[self.end..end].copy_from_slice(&next.bytes[..next.end]);
+                self.end = end;
+                self.mode = next.mode;
+            }
+            _ => {
+                if let Mode::Read { eof, .. } = &mut self.mode {
+                    *eof = true;
+                }
+            }
+        }
+        next.reset();
+    }
+
     /// A seek that lands inside the read-ahead window only moves `start`: no trip.
     pub(super) fn seek_within(&mut self, pos: SeekFrom) -> Option<u64> {
         let Mode::Read {

@@ -45,9 +45,13 @@ use std::task::{Context, Poll};
 /// * **Reads** fetch at least the buffer size (128 KiB by default, see
 ///   [`set_buffer_size`](File::set_buffer_size)) per trip, or the caller's whole buffer if it
 ///   is larger, and serve smaller reads from memory. While reads stay sequential and each trip
-///   comes back full, the next trip asks for twice as much (up to 2 MiB): reading a 1 MiB file
-///   with 8 KiB reads costs 4 trips (128 + 256 + 512 KiB + the rest), not 128. A short read at
-///   the end of a regular file also reports end-of-file without another trip.
+///   comes back full, the next trip asks for twice as much (up to 512 KiB) and is started at
+///   once, in the background, while the caller consumes the current chunk (only for seekable
+///   files: a background read from a pipe or a terminal could wait for input nobody asked
+///   for). Reading a 1 MiB file with 8 KiB reads costs 4 trips (128 + 256 + 512 KiB + the
+///   rest), not 128, and the caller rarely waits for one. A short read at the end of a regular
+///   file also reports end-of-file without another trip. A sequential reader holds up to two
+///   buffers (1 MiB with the defaults).
 /// * **Writes** are copied into the buffer and return at once. They reach the OS when the
 ///   buffer is full (that part leaves immediately, in the background), and on
 ///   [`flush`](futures_io::AsyncWrite::poll_flush) / `close`, a seek, a read, `sync_all`,
@@ -206,6 +210,8 @@ impl File {
     ///     assert!(std_file.metadata().unwrap().is_file());
     /// });
     /// ```
+    // tokio's shape: the `File` comes back as it was; boxing it would only add an allocation.
+    #[allow(clippy::result_large_err)]
     pub fn try_into_std(mut self) -> Result<std::fs::File, File> {
         if self.inner.get_mut().is_settled() && StdArc::strong_count(&self.std) == 1 {
             Ok(self.unwrap_std())
@@ -334,8 +340,8 @@ impl File {
         .await
     }
 
-    /// Sets how much one trip to the lane reads ahead (at least; it doubles, up to 2 MiB, while
-    /// reads stay sequential), and how many written bytes accumulate before they leave
+    /// Sets how much one trip to the lane reads ahead (at least; it doubles, up to 512 KiB,
+    /// while reads stay sequential), and how many written bytes accumulate before they leave
     /// (default 128 KiB). `0` turns buffering off: each read asks for
     /// exactly the caller's buffer and each write is its own trip, like tokio's `File`. Takes
     /// effect from the next trip.

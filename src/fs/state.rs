@@ -3,6 +3,10 @@
 //!
 //! ```text
 //! State::Idle(Buf) --start(job)--> State::Busy(JoinHandle<(Op, Buf)>) --poll_complete--> Idle
+//!        |  a full sequential read of a seekable file came back
+//!        +--maybe_prefetch--> State::Prefetch { front: Buf, job }   (reads serve `front`;
+//!              front used up: the job's buffer becomes the front;   the job reads what
+//!              any other operation: the two buffers merge into one)  follows it)
 //!
 //! Buf::mode   Empty                  OS position == logical position
 //!             Read { end_pos, eof }  bytes[start..end] read ahead: OS position is that far ahead
@@ -12,8 +16,9 @@
 //!
 //! A job (`buf.rs`) owns the buffer while it runs on the blocking-I/O lane and hands it back
 //! with its result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size` bytes
-//! (128 KiB by default) per trip, doubling (up to 2 MiB) while reads stay sequential and come
-//! back full; writes accumulate until `buf_size` is reached (then they
+//! (128 KiB by default) per trip, doubling (up to 512 KiB) while reads stay sequential and come
+//! back full, and then the next chunk is read in the background while the caller consumes this
+//! one (still one operation in flight: the prefetch). Writes accumulate until `buf_size` is reached (then they
 //! leave at once, write-behind) or until a flush, a seek, a read, a `&self` method that needs
 //! the data on disk, or the drop of the `File`. A job that carries writes is *mandatory*: it
 //! runs even if the runtime shuts down meanwhile. Every transition is a match on `State` and
@@ -33,6 +38,9 @@ use std::task::{Context, Poll, ready};
 pub(super) const DEFAULT_BUF_SIZE: usize = 128 * 1024;
 /// The most one trip moves for a large `read`/`write` call (more if `buf_size` is larger).
 const MAX_TRIP: usize = 2 * 1024 * 1024;
+/// How far the read-ahead grows while reading sequentially (more if `buf_size` is larger).
+/// With the prefetch, a sequential reader holds two buffers of this size.
+const MAX_READ_AHEAD: usize = 512 * 1024;
 /// What `poll_fill_buf` asks for when the buffer size is 0.
 const MIN_FILL: usize = 8 * 1024;
 
@@ -41,6 +49,12 @@ pub(super) type SharedFile = StdArc<std::fs::File>;
 pub(super) enum State {
     Idle(Buf),
     Busy(JoinHandle<(Op, Buf)>),
+    /// Reading sequentially: `front` (read ahead, being served) and a read `job` of the bytes
+    /// that follow it, into another buffer. The OS position is at the end of what `job` reads.
+    Prefetch {
+        front: Buf,
+        job: JoinHandle<(Op, Buf)>,
+    },
 }
 
 /// What `poll_complete` found.
@@ -50,6 +64,9 @@ enum Finished {
     Op(Op),
     /// The job was cancelled (runtime shutdown); its buffer is gone.
     Lost(io::Error),
+    /// A prefetch finished and its bytes joined the front buffer (or it failed and left the
+    /// front buffer as it was: the OS position did not move, the next read meets the error).
+    Merged,
 }
 
 pub(super) struct Inner {
@@ -61,6 +78,8 @@ pub(super) struct Inner {
     read_ahead: usize,
     /// What the read in flight asked for.
     read_want: usize,
+    /// The buffer a prefetch reads into (the front buffer's predecessor, kept to be reused).
+    spare: Buf,
 }
 
 macro_rules! try_ready {
@@ -80,6 +99,7 @@ impl Inner {
             buf_size: DEFAULT_BUF_SIZE,
             read_ahead: DEFAULT_BUF_SIZE,
             read_want: 0,
+            spare: Buf::new(),
         }
     }
 
@@ -107,13 +127,78 @@ impl Inner {
             .min(MAX_TRIP.max(self.buf_size))
     }
 
-    /// A read came back: a full one means a sequential reader that wants more per trip.
-    fn note_read(&mut self, got: usize) {
-        self.read_ahead = if got == self.read_want && self.buf_size > 0 {
-            (got.saturating_mul(2)).min(MAX_TRIP.max(self.buf_size))
+    /// A read came back: a full one means a sequential reader that wants more per trip (true).
+    fn note_read(&mut self, got: usize) -> bool {
+        let sequential = got == self.read_want && self.buf_size > 0;
+        self.read_ahead = if sequential {
+            (got.saturating_mul(2)).min(MAX_READ_AHEAD.max(self.buf_size))
         } else {
             self.buf_size
         };
+        sequential
+    }
+
+    /// Idle with read-ahead from a full sequential read → Prefetch: read the next chunk into
+    /// the spare buffer while the caller consumes this one.
+    fn maybe_prefetch(&mut self, file: &SharedFile) {
+        let State::Idle(front) = &self.state else {
+            return;
+        };
+        if !front.can_prefetch() || front.start == front.end {
+            return;
+        }
+        let Ok(handle) = handle() else {
+            return;
+        };
+        let State::Idle(front) = std::mem::replace(&mut self.state, State::Idle(Buf::new())) else {
+            unreachable!("checked above");
+        };
+        let mut back = std::mem::replace(&mut self.spare, Buf::new());
+        back.reset();
+        let want = self.read_size(0);
+        self.read_want = want;
+        let file = file.clone();
+        let job = handle.unblock(move || {
+            let op = Job::Read(want).run(&file, &mut back);
+            (op, back)
+        });
+        self.state = State::Prefetch { front, job };
+    }
+
+    /// Prefetch, front used up → the prefetched buffer becomes the front. `None`: go on
+    /// reading; `Some`: what the read returns (end of file, or the prefetch's error).
+    fn swap_in_prefetch(
+        &mut self,
+        joined: Result<(Op, Buf), crate::JoinError>,
+        file: &SharedFile,
+    ) -> Option<io::Result<usize>> {
+        let State::Prefetch { front: mut old, .. } =
+            std::mem::replace(&mut self.state, State::Idle(Buf::new()))
+        else {
+            unreachable!("only called in the Prefetch state");
+        };
+        old.reset();
+        match joined {
+            Ok((Op::Read(Ok(n)), back)) if n > 0 => {
+                self.spare = old;
+                self.state = State::Idle(back);
+                if self.note_read(n) {
+                    self.maybe_prefetch(file);
+                }
+                None
+            }
+            Ok((Op::Read(result), back)) => {
+                // Ok(0): the end of the file; Err: the read failed, the position did not move.
+                self.spare = back;
+                self.state = State::Idle(old);
+                Some(result)
+            }
+            Ok(_) => unreachable!("a prefetch is a read"),
+            Err(error) => {
+                self.state = State::Idle(old);
+                Some(Err(super::lost(error)))
+            }
+        }
     }
 
     fn stash_write_error(&mut self, error: io::Error) {
@@ -144,10 +229,15 @@ impl Inner {
         });
     }
 
-    /// Busy → Idle once the job is done.
+    /// Busy → Idle once the job is done; Prefetch → Idle with the two buffers merged.
     fn poll_complete(&mut self, cx: &mut Context<'_>) -> Poll<Finished> {
-        let State::Busy(handle) = &mut self.state else {
-            return Poll::Ready(Finished::Idle);
+        let handle = match &mut self.state {
+            State::Idle(_) => return Poll::Ready(Finished::Idle),
+            State::Prefetch { job, .. } => {
+                let joined = ready!(Pin::new(job).poll(cx));
+                return Poll::Ready(self.merge_prefetch(joined));
+            }
+            State::Busy(handle) => handle,
         };
         let joined = ready!(Pin::new(handle).poll(cx));
         Poll::Ready(match joined {
@@ -165,6 +255,30 @@ impl Inner {
         })
     }
 
+    /// The prefetch is done and another operation than a read wants the file: one read-ahead
+    /// buffer again, so the other operations need not know about prefetching.
+    fn merge_prefetch(&mut self, joined: Result<(Op, Buf), crate::JoinError>) -> Finished {
+        let State::Prefetch { mut front, .. } =
+            std::mem::replace(&mut self.state, State::Idle(Buf::new()))
+        else {
+            unreachable!("only called in the Prefetch state");
+        };
+        match joined {
+            Ok((Op::Read(Ok(n)), mut back)) => {
+                front.absorb(&mut back);
+                self.spare = back;
+                self.note_read(n);
+            }
+            // The read did not happen (failed, or cancelled before it started at shutdown):
+            // the position did not move, and the next read asks again.
+            Ok((Op::Read(Err(_)), back)) => self.spare = back,
+            Ok(_) => unreachable!("a prefetch is a read"),
+            Err(error) => drop(super::lost(error)), // resumes a panic, if that is what it was
+        }
+        self.state = State::Idle(front);
+        Finished::Merged
+    }
+
     pub(super) fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
@@ -172,15 +286,29 @@ impl Inner {
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         loop {
-            let State::Idle(buf) = &mut self.state else {
-                match ready!(self.poll_complete(cx)) {
-                    Finished::Op(Op::Read(Ok(0))) => return Poll::Ready(Ok(0)),
-                    Finished::Op(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
-                    Finished::Op(Op::Write(Err(e))) => self.stash_write_error(e),
-                    Finished::Lost(e) => return Poll::Ready(Err(e)),
-                    Finished::Op(_) | Finished::Idle => {}
+            let buf = match &mut self.state {
+                State::Prefetch { front, job } => {
+                    if front.start < front.end || dst.is_empty() {
+                        return Poll::Ready(Ok(front.copy_to(dst)));
+                    }
+                    let joined = ready!(Pin::new(job).poll(cx));
+                    match self.swap_in_prefetch(joined, file) {
+                        Some(result) => return Poll::Ready(result),
+                        None => continue,
+                    }
                 }
-                continue;
+                State::Busy(_) => {
+                    match ready!(self.poll_complete(cx)) {
+                        Finished::Op(Op::Read(Ok(0))) => return Poll::Ready(Ok(0)),
+                        Finished::Op(Op::Read(Ok(_))) => self.maybe_prefetch(file),
+                        Finished::Op(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
+                        Finished::Op(Op::Write(Err(e))) => self.stash_write_error(e),
+                        Finished::Lost(e) => return Poll::Ready(Err(e)),
+                        Finished::Op(_) | Finished::Idle | Finished::Merged => {}
+                    }
+                    continue;
+                }
+                State::Idle(buf) => buf,
             };
             match buf.mode {
                 Mode::Read { .. } if buf.start < buf.end => {
@@ -213,15 +341,30 @@ impl Inner {
         file: &SharedFile,
     ) -> Poll<io::Result<&[u8]>> {
         loop {
-            let State::Idle(buf) = &mut self.state else {
-                match ready!(self.poll_complete(cx)) {
-                    Finished::Op(Op::Read(Ok(0))) => return Poll::Ready(Ok(&[])),
-                    Finished::Op(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
-                    Finished::Op(Op::Write(Err(e))) => self.stash_write_error(e),
-                    Finished::Lost(e) => return Poll::Ready(Err(e)),
-                    Finished::Op(_) | Finished::Idle => {}
+            let buf = match &mut self.state {
+                State::Prefetch { front, job } => {
+                    if front.start < front.end {
+                        break;
+                    }
+                    let joined = ready!(Pin::new(job).poll(cx));
+                    match self.swap_in_prefetch(joined, file) {
+                        Some(Ok(_)) => return Poll::Ready(Ok(&[])),
+                        Some(Err(e)) => return Poll::Ready(Err(e)),
+                        None => continue,
+                    }
                 }
-                continue;
+                State::Busy(_) => {
+                    match ready!(self.poll_complete(cx)) {
+                        Finished::Op(Op::Read(Ok(0))) => return Poll::Ready(Ok(&[])),
+                        Finished::Op(Op::Read(Ok(_))) => self.maybe_prefetch(file),
+                        Finished::Op(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
+                        Finished::Op(Op::Write(Err(e))) => self.stash_write_error(e),
+                        Finished::Lost(e) => return Poll::Ready(Err(e)),
+                        Finished::Op(_) | Finished::Idle | Finished::Merged => {}
+                    }
+                    continue;
+                }
+                State::Idle(buf) => buf,
             };
             match buf.mode {
                 Mode::Read { .. } if buf.start < buf.end => break,
@@ -242,13 +385,13 @@ impl Inner {
             }
         }
         match &self.state {
-            State::Idle(buf) => Poll::Ready(Ok(buf.unread())),
-            State::Busy(_) => unreachable!("the loop leaves only when idle with data"),
+            State::Idle(buf) | State::Prefetch { front: buf, .. } => Poll::Ready(Ok(buf.unread())),
+            State::Busy(_) => unreachable!("the loop leaves only with unread data"),
         }
     }
 
     pub(super) fn consume(&mut self, amount: usize) {
-        if let State::Idle(buf) = &mut self.state {
+        if let State::Idle(buf) | State::Prefetch { front: buf, .. } = &mut self.state {
             buf.consume(amount);
         }
     }
@@ -268,9 +411,9 @@ impl Inner {
                     Finished::Op(Op::Write(Err(e))) | Finished::Lost(e) => {
                         return Poll::Ready(Err(e));
                     }
-                    // A read that an abandoned call started: its data is now buffered, and
-                    // the write below gives it back.
-                    Finished::Op(_) | Finished::Idle => {}
+                    // A read that an abandoned call started (or a prefetch): its data is now
+                    // buffered, and the write below gives it back.
+                    Finished::Op(_) | Finished::Idle | Finished::Merged => {}
                 }
                 continue;
             };
@@ -305,11 +448,15 @@ impl Inner {
     ) -> Poll<io::Result<()>> {
         loop {
             let State::Idle(buf) = &mut self.state else {
+                if let State::Prefetch { .. } = self.state {
+                    // Reading: no write is pending, and the prefetch may go on.
+                    return Poll::Ready(self.last_write_err.take().map_or(Ok(()), Err));
+                }
                 match ready!(self.poll_complete(cx)) {
                     Finished::Op(Op::Write(Err(e))) | Finished::Lost(e) => {
                         return Poll::Ready(Err(e));
                     }
-                    Finished::Op(_) | Finished::Idle => {}
+                    Finished::Op(_) | Finished::Idle | Finished::Merged => {}
                 }
                 continue;
             };
@@ -339,8 +486,8 @@ impl Inner {
                     Finished::Op(Op::Write(Err(e))) | Finished::Lost(e) => {
                         return Poll::Ready(Err(e));
                     }
-                    // A read, a write, or the seek of an abandoned call: start ours.
-                    Finished::Op(_) | Finished::Idle => {}
+                    // A read, a write, a prefetch, or the seek of an abandoned call: start ours.
+                    Finished::Op(_) | Finished::Idle | Finished::Merged => {}
                 }
                 continue;
             };
@@ -380,7 +527,7 @@ impl Inner {
                     Finished::Op(Op::Write(Err(e)))
                     | Finished::Op(Op::Seek(None, Err(e)))
                     | Finished::Lost(e) => return Poll::Ready(Err(e)),
-                    Finished::Op(_) | Finished::Idle => {}
+                    Finished::Op(_) | Finished::Idle | Finished::Merged => {}
                 }
                 continue;
             };

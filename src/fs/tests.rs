@@ -175,3 +175,62 @@ fn buffer_size_zero_is_one_trip_per_operation() {
         assert_eq!(fs::read(&path.0).await.unwrap(), b"abcabcabc");
     });
 }
+
+/// Polls `check` until it holds (a generous deadline for a loaded machine).
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_sequential_reader_gets_the_next_chunk_prefetched_while_it_consumes_this_one() {
+    let path = TempPath::new("prefetch");
+    let data = pattern(3 << 20);
+    std::fs::write(&path.0, &data).unwrap();
+    let rt = runtime();
+    let io = &rt.handle().inner.io;
+    rt.block_on(async {
+        let mut file = File::open(&path.0).await.unwrap();
+        let before = io.jobs_taken();
+        let mut piece = vec![0u8; 8 * 1024];
+        file.read_exact(&mut piece).await.unwrap(); // 128 KiB read ahead, full: sequential
+        // Without another read call, the next chunk is read in the background.
+        eventually("the prefetch ran", || io.jobs_taken() == before + 2);
+        let mut back = piece.clone();
+        file.read_to_end(&mut back).await.unwrap();
+        assert!(back == data);
+        // 128 KiB, 256 KiB, then 512 KiB chunks up to 3 MiB; the last one is short (the end).
+        assert_eq!(io.jobs_taken() - before, 8);
+    });
+}
+
+#[test]
+fn nothing_is_prefetched_from_a_stream_that_could_block() {
+    use std::io::Write;
+    let (mut writer, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+    let rt = runtime();
+    let io = &rt.handle().inner.io;
+    rt.block_on(async {
+        let mut file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+        file.set_buffer_size(4);
+        writer.write_all(b"abcd").unwrap(); // exactly one full read-ahead
+        let mut got = [0u8; 4];
+        file.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"abcd");
+        // A prefetch here would sit in read(2) on a lane thread until the writer writes.
+        eventually("no lane thread is blocked in a read", || {
+            io.idle_threads() == io.threads()
+        });
+        writer.write_all(b"ef").unwrap();
+        drop(writer);
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"ef");
+    });
+}
