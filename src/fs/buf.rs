@@ -4,11 +4,11 @@
 //! [`Mode`]); the `*_from`/`*_to` halves run on the lane, inside a [`Job`], while the job owns
 //! the buffer. `state.rs` decides when to start which job.
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
 /// The bytes between the caller and the OS file.
 pub(super) struct Buf {
-    /// Storage; `bytes.len()` is how much of it is initialised (it only grows).
+    /// Storage; `bytes.len()` is how much of it is initialised (at least `end`).
     bytes: Vec<u8>,
     pub(super) start: usize,
     pub(super) end: usize,
@@ -169,17 +169,29 @@ impl Buf {
     /// One `read` call of up to `want` bytes into an empty buffer.
     fn read_from(&mut self, file: &std::fs::File, want: usize) -> io::Result<usize> {
         debug_assert_eq!(self.mode, Mode::Empty);
-        if self.bytes.len() < want {
-            // Nothing in it is needed any more: a fresh zeroed allocation (calloc) instead of
-            // growing in place, which would copy the stale bytes and then zero the rest.
-            self.bytes = vec![0; want];
+        // Nothing in the buffer is needed any more. A larger one is a fresh allocation (growing
+        // in place would copy the stale bytes), and neither is zeroed first: read(2) writes
+        // into the spare capacity, so a 512 KiB read-ahead costs no 512 KiB memset.
+        self.bytes.clear();
+        if self.bytes.capacity() < want {
+            self.bytes = Vec::with_capacity(want);
         }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(file);
         let n = loop {
-            match (&*file).read(&mut self.bytes[..want]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                result => break result?,
+            // SAFETY: the pointer and `want` describe spare capacity of `self.bytes` (at least
+            // `want` bytes, reserved above), which read(2) only writes to; `fd` is open for
+            // the whole call (borrowed from `file`).
+            let got = unsafe { libc::read(fd, self.bytes.as_mut_ptr().cast(), want) };
+            if got >= 0 {
+                break got as usize;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
             }
         };
+        // SAFETY: read(2) initialised the first `n` bytes, and `n <= want <= capacity`.
+        unsafe { self.bytes.set_len(n) };
         if n > 0 {
             let end_pos = (&*file).stream_position().ok();
             // A short read of a regular file that reached its length is the end of the file:
