@@ -14,7 +14,8 @@
 //! spindle and tokio, 500 ms for `blocking`'s pool behind async-fs; samples follow each other
 //! within milliseconds), so after the warm-up no row pays for thread creation.
 //!
-//! Usage: `cargo bench --bench fs [-- <row-filter>...]`. Environment: `BENCH_WORKERS=<n>`,
+//! Usage: `cargo bench --bench fs [-- <row-filter>...]` (a filter that is a row's full name
+//! selects only that row). Environment: `BENCH_WORKERS=<n>`,
 //! `BENCH_RUNS=<n>` (default 21, at least 15 unless quick), `BENCH_QUICK=1` (3 runs, a smoke
 //! check), `BENCH_RAW=1` (every sample, in run order, on stderr), `BENCH_ONLY=spindle|tokio|smol`
 //! (measure one runtime only, e.g. under `perf record`; the other cells are meaningless).
@@ -469,10 +470,20 @@ const NAMES: [&str; 3] = ["spindle", "tokio", "smol"];
 
 fn main() {
     let cfg = Config::from_env();
+    // A filter that names a row exactly selects only that row; otherwise it is a substring.
+    let exact: Vec<&String> = cfg
+        .filters
+        .iter()
+        .filter(|f| ROWS.iter().any(|r| r.name() == f.as_str()))
+        .collect();
     let rows: Vec<Row> = ROWS
         .into_iter()
         .filter(|r| {
-            cfg.filters.is_empty() || cfg.filters.iter().any(|f| r.name().contains(f.as_str()))
+            if !exact.is_empty() {
+                exact.iter().any(|f| r.name() == f.as_str())
+            } else {
+                cfg.filters.is_empty() || cfg.filters.iter().any(|f| r.name().contains(f.as_str()))
+            }
         })
         .collect();
     if rows.is_empty() {
