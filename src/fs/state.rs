@@ -15,14 +15,15 @@
 //! ```
 //!
 //! A job (`buf.rs`) owns the buffer while it runs on the blocking-I/O lane and hands it back
-//! with its result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size` bytes
-//! (128 KiB by default) per trip, doubling (up to 512 KiB) while reads stay sequential and come
-//! back full, and then the next chunk is read in the background while the caller consumes this
-//! one (still one operation in flight: the prefetch). Writes accumulate until `buf_size` is reached (then they
-//! leave at once, write-behind) or until a flush, a seek, a read, a `&self` method that needs
-//! the data on disk, or the drop of the `File`. A job that carries writes is *mandatory*: it
-//! runs even if the runtime shuts down meanwhile. Every transition is a match on `State` and
-//! `Mode` that returns what happened; the poll functions are loops over those transitions.
+//! with its result ([`Op`]), so the buffer is never shared. A read fetches at least `buf_size`
+//! bytes (128 KiB by default) per trip, doubling (up to 512 KiB) while reads stay sequential
+//! and come back full; then the next chunk is read in the background while the caller consumes
+//! this one (still one operation in flight: the prefetch). Writes accumulate until `buf_size`
+//! is reached (then they leave at once, write-behind) or until a flush, a seek, a read, a
+//! `&self` method that needs the data on disk, or the drop of the `File`. A job that carries
+//! writes is *mandatory*: it runs even if the runtime shuts down meanwhile. Every transition is
+//! a match on `State` and `Mode` that returns what happened; the poll functions are loops over
+//! those transitions.
 
 use super::buf::{Buf, Job, Mode, Op};
 use crate::blocking::unblock_mandatory;
