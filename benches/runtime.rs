@@ -108,6 +108,9 @@ struct Sizes {
     churn_sleeps: usize,
     tcp_conns: usize,
     tcp_round_trips: usize,
+    mpsc_producers: usize,
+    mpsc_per_producer: usize,
+    mpsc_capacity: usize,
 }
 
 impl Sizes {
@@ -123,6 +126,9 @@ impl Sizes {
             churn_sleeps: 1_000_000,
             tcp_conns: 64,
             tcp_round_trips: 1_000,
+            mpsc_producers: 4,
+            mpsc_per_producer: 25_000,
+            mpsc_capacity: 1_024,
         }
     }
 
@@ -138,6 +144,9 @@ impl Sizes {
             churn_sleeps: 100_000,
             tcp_conns: 16,
             tcp_round_trips: 100,
+            mpsc_producers: 4,
+            mpsc_per_producer: 2_500,
+            mpsc_capacity: 1_024,
         }
     }
 }
@@ -153,9 +162,10 @@ enum Row {
     Timers,
     TimerChurn,
     TcpEcho,
+    Mpsc,
 }
 
-const ROWS: [Row; 9] = [
+const ROWS: [Row; 10] = [
     Row::SpawnManyLocal,
     Row::SpawnManyRemote,
     Row::YieldMany,
@@ -165,6 +175,7 @@ const ROWS: [Row; 9] = [
     Row::Timers,
     Row::TimerChurn,
     Row::TcpEcho,
+    Row::Mpsc,
 ];
 
 impl Row {
@@ -179,6 +190,7 @@ impl Row {
             Row::Timers => "timers",
             Row::TimerChurn => "timer_churn",
             Row::TcpEcho => "tcp_echo",
+            Row::Mpsc => "mpsc",
         }
     }
 
@@ -198,6 +210,10 @@ impl Row {
             Row::TcpEcho => format!(
                 "{} connections x {} round trips of {MSG} B",
                 z.tcp_conns, z.tcp_round_trips
+            ),
+            Row::Mpsc => format!(
+                "{} producers x {} messages -> 1 consumer, bounded({})",
+                z.mpsc_producers, z.mpsc_per_producer, z.mpsc_capacity
             ),
         }
     }
@@ -244,6 +260,14 @@ trait Sched: Clone + Send + Sync + 'static {
         self,
         conns: usize,
         round_trips: usize,
+    ) -> impl Future<Output = ()> + Send + 'static;
+
+    /// The mpsc workload with the runtime's own (or idiomatic) bounded channel.
+    fn mpsc(
+        self,
+        producers: usize,
+        per_producer: usize,
+        capacity: usize,
     ) -> impl Future<Output = ()> + Send + 'static;
 }
 
@@ -470,6 +494,47 @@ macro_rules! tcp_echo_body {
     }};
 }
 
+/// The mpsc body, expanded once per runtime with that runtime's bounded channel: `producers`
+/// tasks each send `per_producer` numbers (awaiting `send`, so a full channel applies
+/// backpressure) into one channel of `capacity`; the root task is the single consumer and checks
+/// the count and the sum. It also waits for every producer task to finish.
+macro_rules! mpsc_body {
+    ($s:expr, $producers:expr, $per:expr, $channel:expr, $rx:ident => $next:expr) => {{
+        let s = $s;
+        let producers: usize = $producers;
+        let per: usize = $per;
+        async move {
+            #[allow(unused_mut)]
+            let (tx, mut $rx) = $channel;
+            let (latch, done) = Latch::new(producers);
+            for p in 0..producers {
+                let tx = tx.clone();
+                let latch = latch.clone();
+                s.spawn(async move {
+                    for i in 0..per {
+                        tx.send((p * per + i) as u64)
+                            .await
+                            .expect("mpsc: receiver dropped");
+                    }
+                    drop(tx);
+                    latch.count_down();
+                });
+            }
+            drop(tx);
+            drop(latch);
+            let (mut count, mut sum) = (0u64, 0u64);
+            while let Some(v) = $next {
+                count += 1;
+                sum += v;
+            }
+            let n = (producers * per) as u64;
+            assert_eq!(count, n, "mpsc: messages lost");
+            assert_eq!(sum, n * (n - 1) / 2, "mpsc: messages corrupted");
+            wait(done).await;
+        }
+    }};
+}
+
 // ---------------------------------------------------------------------------------------------
 // The three runtimes
 // ---------------------------------------------------------------------------------------------
@@ -534,6 +599,21 @@ impl Sched for Spindle {
             futures_lite::io
         )
     }
+
+    fn mpsc(
+        self,
+        producers: usize,
+        per_producer: usize,
+        capacity: usize,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        mpsc_body!(
+            self,
+            producers,
+            per_producer,
+            spindle::sync::mpsc::bounded::<u64>(capacity),
+            rx => rx.recv().await.ok()
+        )
+    }
 }
 
 /// tokio: multi-thread runtime with N workers, `enable_all`; in-task spawn is `tokio::spawn`.
@@ -594,6 +674,21 @@ impl Sched for Tokio {
             tokio::net::TcpListener,
             tokio::net::TcpStream,
             tokio::io
+        )
+    }
+
+    fn mpsc(
+        self,
+        producers: usize,
+        per_producer: usize,
+        capacity: usize,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        mpsc_body!(
+            self,
+            producers,
+            per_producer,
+            tokio::sync::mpsc::channel::<u64>(capacity),
+            rx => rx.recv().await
         )
     }
 }
@@ -659,6 +754,21 @@ impl Sched for Smol {
             smol::net::TcpListener,
             smol::net::TcpStream,
             futures_lite::io
+        )
+    }
+
+    fn mpsc(
+        self,
+        producers: usize,
+        per_producer: usize,
+        capacity: usize,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        mpsc_body!(
+            self,
+            producers,
+            per_producer,
+            async_channel::bounded::<u64>(capacity),
+            rx => rx.recv().await.ok()
         )
     }
 }
@@ -762,6 +872,10 @@ fn measure<S: Sched>(s: &S, row: Row, z: &Sizes) -> Duration {
         Row::Timers => s.root(timers(s.clone(), z.timer_tasks)),
         Row::TimerChurn => s.root(timer_churn::<S>(z.churn_sleeps)),
         Row::TcpEcho => s.root(s.clone().tcp_echo(z.tcp_conns, z.tcp_round_trips)),
+        Row::Mpsc => s.root(
+            s.clone()
+                .mpsc(z.mpsc_producers, z.mpsc_per_producer, z.mpsc_capacity),
+        ),
     }
     start.elapsed()
 }

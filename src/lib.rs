@@ -20,7 +20,9 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/`, `blocking/` and `fs/` are built on top of that.
+//! output. `time/`, `net/`, `group/`, `blocking/`, `fs/`, `signal/`, `process/` and `sync/`
+//! are built on top of that; [`sync`] has the channels and locks, [`io`] the I/O extension
+//! traits and helpers.
 //!
 //! Two pools sit beside the workers for synchronous code: [`spawn_blocking`] runs CPU work on
 //! the bounded rayon compute pool, [`unblock`] runs blocking I/O (and [`fs`] runs every file
@@ -41,11 +43,18 @@ mod blocking;
 pub mod fs;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
+pub mod io;
 mod macro_support;
+pub mod metrics;
 pub mod net;
+#[cfg(not(loom))] // process-global orphan table in statics, outside the loom models
+pub mod process;
 mod reactor;
 pub mod runtime;
 mod scheduler;
+#[cfg(not(loom))] // process-wide handler state in statics, outside the loom models
+pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -16,7 +16,7 @@ pub(crate) use unblock::unblock_mandatory;
 
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
-use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule, TaskKind};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -90,7 +90,9 @@ impl Handle {
         let scheduler = BlockingSchedule {
             handle: self.inner.clone(),
         };
+        let meta = meta.kind(TaskKind::Blocking);
         let (notified, join) = crate::task::new_task(BlockingTask::new(f), scheduler.clone(), meta);
+        self.inner.scheduler.count_spawn();
         if crate::task::register_unstarted(&notified) {
             scheduler.schedule(notified);
         } else {
@@ -159,5 +161,9 @@ impl Schedule for BlockingSchedule {
 
     fn owned_tasks(&self) -> &OwnedTasks {
         self.handle.scheduler.owned()
+    }
+
+    fn task_completed(&self) {
+        self.handle.scheduler.count_completed();
     }
 }

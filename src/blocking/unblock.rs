@@ -9,7 +9,7 @@
 use super::BlockingTask;
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic, run_lane_job};
-use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule, TaskKind};
 
 /// Runs the blocking call `f` on the current runtime's **blocking-I/O lane** and returns a
 /// handle to its result: the tool for work that *waits* — file system calls, DNS lookups,
@@ -94,7 +94,8 @@ impl Handle {
             mandatory: false,
         };
         let job = BlockingTask::new(move || run_lane_job(f));
-        let (notified, join) = crate::task::new_task(job, hook.clone(), meta);
+        let (notified, join) = crate::task::new_task(job, hook.clone(), meta.kind(TaskKind::Io));
+        self.inner.scheduler.count_spawn();
         if crate::task::register_unstarted(&notified) {
             hook.schedule(notified);
         } else {
@@ -138,7 +139,9 @@ where
     };
     // Not registered: the shutdown's registry drain must not cancel it.
     let job = BlockingTask::new(move || run_lane_job(f));
-    let (notified, join) = crate::task::new_task(job, hook.clone(), Meta::here());
+    let meta = Meta::here().kind(TaskKind::Io);
+    let (notified, join) = crate::task::new_task(job, hook.clone(), meta);
+    handle.inner.scheduler.count_spawn();
     hook.schedule(notified);
     join
 }

@@ -15,10 +15,10 @@ use std::task::{Context, Poll};
 
 /// An open file, for async code: `std::fs::File` on the runtime's blocking-I/O lane, with
 /// [`futures_io`]'s `AsyncRead`, `AsyncBufRead`, `AsyncWrite` and `AsyncSeek` (use them
-/// through the extension traits of `futures-lite` or `futures`).
+/// through the extension traits in [`spindle::io`](crate::io), or `futures`').
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+/// use spindle::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 /// use std::io::SeekFrom;
 ///
 /// spindle::run(async {
@@ -110,7 +110,7 @@ impl File {
     /// Opens a file for writing, creating it or truncating it ([`std::fs::File::create`]).
     ///
     /// ```
-    /// use futures_lite::AsyncWriteExt;
+    /// use spindle::io::AsyncWriteExt;
     /// spindle::run(async {
     ///     let path = std::env::temp_dir().join(format!("spindle-create-{}", std::process::id()));
     ///     let mut file = spindle::fs::File::create(&path).await.unwrap();
@@ -184,7 +184,7 @@ impl File {
     ///
     /// ```
     /// use std::io::Read;
-    /// use futures_lite::AsyncReadExt;
+    /// use spindle::io::AsyncReadExt;
     /// spindle::run(async {
     ///     let mut file = spindle::fs::File::open("/proc/self/status").await.unwrap();
     ///     let mut head = [0u8; 5];
@@ -236,7 +236,7 @@ impl File {
     /// ([`std::fs::File::sync_all`]).
     ///
     /// ```
-    /// use futures_lite::AsyncWriteExt;
+    /// use spindle::io::AsyncWriteExt;
     /// spindle::run(async {
     ///     let path = std::env::temp_dir().join(format!("spindle-sync-{}", std::process::id()));
     ///     let mut file = spindle::fs::File::create(&path).await.unwrap();
@@ -271,7 +271,7 @@ impl File {
     /// ([`std::fs::File::set_len`]). The position does not move.
     ///
     /// ```
-    /// use futures_lite::AsyncWriteExt;
+    /// use spindle::io::AsyncWriteExt;
     /// spindle::run(async {
     ///     let path = std::env::temp_dir().join(format!("spindle-set-len-{}", std::process::id()));
     ///     let mut file = spindle::fs::File::create(&path).await.unwrap();
@@ -290,7 +290,7 @@ impl File {
     /// written before the call).
     ///
     /// ```
-    /// use futures_lite::AsyncWriteExt;
+    /// use spindle::io::AsyncWriteExt;
     /// spindle::run(async {
     ///     let path = std::env::temp_dir().join(format!("spindle-file-meta-{}", std::process::id()));
     ///     let mut file = spindle::fs::File::create(&path).await.unwrap();
@@ -347,7 +347,7 @@ impl File {
     /// effect from the next trip.
     ///
     /// ```
-    /// use futures_lite::AsyncReadExt;
+    /// use spindle::io::AsyncReadExt;
     /// spindle::run(async {
     ///     let mut file = spindle::fs::File::open("/proc/self/status").await.unwrap();
     ///     file.set_buffer_size(1024 * 1024); // large sequential reads: fewer trips

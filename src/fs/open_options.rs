@@ -8,7 +8,7 @@ use std::path::Path;
 /// [`open`](OpenOptions::open) that returns a spindle [`File`].
 ///
 /// ```
-/// use futures_lite::AsyncWriteExt;
+/// use spindle::io::AsyncWriteExt;
 ///
 /// spindle::run(async {
 ///     let path = std::env::temp_dir().join(format!("spindle-log-{}", std::process::id()));

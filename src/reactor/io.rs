@@ -19,7 +19,7 @@
 //!      again). This saves the one `WouldBlock` syscall per request that a keep-alive
 //!      connection would otherwise pay. It is vetoed while the direction's closed bit is set.
 //! * The closed bits are set by an event that carries `EPOLLHUP` or `EPOLLERR`
-//!   (`Event::is_interrupt` / `Event::is_err`) and by a read that returned end-of-file
+//!   (hang-up / error events) and by a read that returned end-of-file
 //!   ([`Progress::Closed`]); they count as readiness for their direction. `polling` 3 cannot
 //!   request `EPOLLRDHUP`, and `EPOLLHUP` only comes once *both* directions are shut, so the
 //!   closed bits alone could not make tokio's rule ("a short read clears read readiness unless
@@ -256,6 +256,12 @@ impl IoDriver {
         }
     }
 
+    /// How many sources are registered (the `io_sources` metric).
+    pub(crate) fn sources(&self) -> usize {
+        // Relaxed: a statistic.
+        self.registered.load(Ordering::Relaxed)
+    }
+
     /// Whether any socket is registered (so a zero-timeout turn may find events).
     pub(crate) fn has_sources(&self) -> bool {
         // Relaxed: a hint for busy workers; a stale answer delays one opportunistic poll, and an
@@ -265,11 +271,11 @@ impl IoDriver {
 
     /// Records the readiness carried by `events` and wakes the tasks waiting for it. Returns how
     /// many wakers were woken.
-    pub(crate) fn dispatch(&self, events: &polling::Events) -> usize {
+    pub(crate) fn dispatch(&self, events: impl Iterator<Item = super::wait::IoEvent>) -> usize {
         let mut wakers = std::mem::take(&mut *crate::loom::lock(&self.scratch));
         {
             let slab = crate::loom::lock(&self.slab);
-            for event in events.iter() {
+            for event in events {
                 let mut bits = 0;
                 if event.readable {
                     bits |= READABLE;
@@ -280,7 +286,7 @@ impl IoDriver {
                 // A hang-up (both directions shut, or a reset) or a socket error: the next
                 // operation in either direction returns at once (EOF or the error), so neither
                 // direction may be cleared as drained any more.
-                if event.is_interrupt() || event.is_err() == Some(true) {
+                if event.closed {
                     bits |= READ_CLOSED | WRITE_CLOSED;
                 }
                 if bits == 0 {
@@ -419,12 +425,34 @@ impl<T: AsFd> PollIo<T> {
     }
 
     /// Ready once `dir` may make progress, with the tick to hand to `clear_readiness`.
+    ///
+    /// Spends one unit of the task's cooperative budget when ready (see `task::coop`).
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
     ) -> Poll<io::Result<usize>> {
-        self.source.poll_ready(cx, dir)
+        let coop = match crate::task::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
+        let ready = self.poll_source(cx, dir);
+        if ready.is_ready() {
+            coop.made_progress();
+        }
+        ready
+    }
+
+    /// The source's readiness; records what the task waits on when it is not ready.
+    fn poll_source(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<usize>> {
+        let ready = self.source.poll_ready(cx, dir);
+        if ready.is_pending() {
+            crate::task::info::set_waiting(crate::task::info::WaitOn::Io {
+                fd: self.get_ref().as_fd().as_raw_fd(),
+                write: dir == Direction::Write,
+            });
+        }
+        ready
     }
 
     /// Forget `dir`'s readiness observed at `tick` (after the operation hit `WouldBlock`).
@@ -461,15 +489,25 @@ impl<T: AsFd> PollIo<T> {
         dir: Direction,
         mut op: impl FnMut(&T) -> io::Result<(R, Progress)>,
     ) -> Poll<io::Result<R>> {
+        // One unit of the cooperative budget per completed operation (given back if the
+        // operation ends up waiting), so a task whose socket is always ready still yields.
+        let coop = match crate::task::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
         loop {
-            let tick = match self.poll_ready(cx, dir) {
+            let tick = match self.poll_source(cx, dir) {
                 Poll::Ready(Ok(tick)) => tick,
-                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Ready(Err(err)) => {
+                    coop.made_progress();
+                    return Poll::Ready(Err(err));
+                }
                 Poll::Pending => return Poll::Pending,
             };
             match op(self.get_ref()) {
                 Ok((value, progress)) => {
                     self.record(dir, tick, progress);
+                    coop.made_progress();
                     return Poll::Ready(Ok(value));
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
@@ -477,7 +515,10 @@ impl<T: AsFd> PollIo<T> {
                 }
                 // A signal interrupted the call before it did anything: just retry.
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Poll::Ready(Err(err)),
+                Err(err) => {
+                    coop.made_progress();
+                    return Poll::Ready(Err(err));
+                }
             }
         }
     }

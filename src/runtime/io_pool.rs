@@ -181,25 +181,23 @@ impl IoPool {
     }
 
     /// Threads alive now (busy or idle).
-    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
     pub(crate) fn threads(&self) -> usize {
         self.shared.lock().live
     }
 
     /// Threads waiting for work.
-    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests; a future metric
     pub(crate) fn idle_threads(&self) -> usize {
         self.shared.lock().idle.len()
     }
 
     /// Jobs queued and not yet picked up by a thread.
-    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
     pub(crate) fn queue_depth(&self) -> usize {
         self.shared.lock().queue.len()
     }
 
     /// Jobs the lane has taken off its queue since the runtime started (each is one hop).
-    #[cfg_attr(not(test), allow(dead_code))] // read by tests now, by the metrics later
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests; a future metric
     pub(crate) fn jobs_taken(&self) -> u64 {
         self.shared.lock().jobs_taken
     }
