@@ -158,6 +158,7 @@ fn lane_threads_start_lazily_and_exit_after_the_keep_alive() {
         threads_named("lzy-io-").is_empty(),
         "no lane thread at startup"
     );
+    assert_eq!(rt.metrics().io_threads(), 0);
 
     // Sequential calls reuse one thread.
     for _ in 0..5 {
@@ -181,10 +182,14 @@ fn lane_threads_start_lazily_and_exit_after_the_keep_alive() {
     let names = threads_named("lzy-io-");
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(names.iter().all(|n| n.starts_with("lzy-io-")));
+    let metrics = rt.metrics();
+    assert_eq!(metrics.io_threads(), 3);
+    assert_eq!(metrics.io_queue_depth(), 0);
 
     eventually("idle lane threads exit", || {
         threads_named("lzy-io-").is_empty()
     });
+    assert_eq!(metrics.io_threads(), 0);
     // The runtime's own threads are still there.
     assert_eq!(threads_named("lzy-worker-").len(), 1);
 }
