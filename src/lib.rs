@@ -21,8 +21,24 @@
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
 //! output. `time/`, `net/`, `group/` and `blocking/` are built on top of that.
+//!
+//! # Cargo features
+//!
+//! All off by default; each one adds a bridge to the wider ecosystem (`src/integrations/`):
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `hyper` | [`hyper`](crate::hyper): `SpindleExecutor`, `SpindleTimer`, `SpindleIo`, `SpindleConnector` — hyper 1.x servers and clients (and hyper-util's pooled client) on spindle |
+//! | `tokio-io` | `tokio::io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] (and `SpindleIo` with `hyper`) |
+//! | `tokio-compat` | [`compat::tokio`](crate::compat::tokio()): run futures of tokio-only crates (reqwest, tonic, sqlx) from spindle tasks |
+//!
+//! ```toml
+//! [dependencies]
+//! spindle = { version = "0.1", features = ["hyper"] }
+//! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub(crate) mod loom;
 #[cfg(loom)]
@@ -30,6 +46,7 @@ pub(crate) mod loom;
 pub mod loom_api;
 
 mod blocking;
+mod integrations;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
 pub mod net;
@@ -38,6 +55,13 @@ pub mod runtime;
 mod scheduler;
 mod task;
 pub mod time;
+
+#[cfg(feature = "tokio-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-compat")))]
+pub use integrations::compat;
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub use integrations::hyper;
 
 pub use blocking::spawn_blocking;
 pub use group::{GroupError, GroupHandle, TaskGroup, gather, task_group, try_gather};

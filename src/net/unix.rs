@@ -381,3 +381,18 @@ impl AsRawFd for UnixStream {
         self.io.get_ref().as_raw_fd()
     }
 }
+
+// Crate-internal hook for `integrations/uninit.rs` (features `hyper`, `tokio-io`): receive
+// straight into an uninitialized buffer (hyper's and tokio's read buffers), with the same
+// readiness handling as `AsyncRead::poll_read`. socket2's `recv` takes `&mut [MaybeUninit<u8>]`
+// and the kernel initializes exactly the bytes it reports.
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+impl UnixStream {
+    pub(crate) fn poll_recv_uninit(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
+    }
+}
