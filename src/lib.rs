@@ -28,9 +28,9 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `hyper` | [`hyper`](crate::hyper): `SpindleExecutor`, `SpindleTimer`, `SpindleIo`, `SpindleConnector` — hyper 1.x servers and clients (and hyper-util's pooled client) on spindle |
-//! | `tokio-io` | `tokio::io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] (and `SpindleIo` with `hyper`) |
-//! | `tokio-compat` | [`compat::tokio`](crate::compat::tokio()): run futures of tokio-only crates (reqwest, tonic, sqlx) from spindle tasks |
+//! | `hyper` | `spindle::hyper`: `SpindleExecutor`, `SpindleTimer`, `SpindleIo`, `SpindleConnector` — hyper 1.x servers and clients (and hyper-util's pooled client) on spindle |
+//! | `tokio-io` | `tokio::io::AsyncRead`/`AsyncWrite` for `net::TcpStream`, `net::UnixStream` (and `SpindleIo` with `hyper`) |
+//! | `tokio-compat` | `spindle::compat::tokio(future)`: run futures of tokio-only crates (reqwest, tonic, sqlx) from spindle tasks |
 //!
 //! ```toml
 //! [dependencies]
@@ -46,9 +46,9 @@ pub(crate) mod loom;
 pub mod loom_api;
 
 mod blocking;
-mod integrations;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
+mod integrations;
 pub mod net;
 mod reactor;
 pub mod runtime;

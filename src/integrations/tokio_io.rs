@@ -167,10 +167,7 @@ mod spindle_io {
             }
             let dst = buf.initialize_unfilled();
             let len = dst.len();
-            let n = uninit::checked_count(
-                ready!(inner.poll_read(cx, dst))?,
-                len,
-            );
+            let n = uninit::checked_count(ready!(inner.poll_read(cx, dst))?, len);
             buf.advance(n);
             Poll::Ready(Ok(()))
         }
@@ -238,7 +235,9 @@ mod tests {
     fn read_buf_with_prefilled_bytes_keeps_them() {
         crate::run(async {
             let listener = crate::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
             let (mut server, _) = listener.accept().await.unwrap();
             client.write_all(b"world").await.unwrap();
             let mut storage = [std::mem::MaybeUninit::<u8>::uninit(); 16];

@@ -14,6 +14,7 @@
 use crate::net::TcpStream;
 #[cfg(unix)]
 use crate::net::UnixStream;
+#[cfg(feature = "hyper")]
 use std::any::TypeId;
 use std::io;
 use std::mem::MaybeUninit;
@@ -63,6 +64,7 @@ pub(crate) fn checked_count(n: usize, len: usize) -> usize {
     n
 }
 
+#[cfg(feature = "hyper")]
 /// `io` as a spindle socket, when `T` is `TcpStream` or `UnixStream`.
 pub(crate) fn spindle_socket<T>(io: &T) -> Option<&dyn UninitRead> {
     let id = typeid::of::<T>();
@@ -81,6 +83,7 @@ pub(crate) fn spindle_socket<T>(io: &T) -> Option<&dyn UninitRead> {
     None
 }
 
+#[cfg(feature = "hyper")]
 /// Whether `T` is one of spindle's sockets (for which vectored writes are one `writev`).
 pub(crate) fn is_spindle_socket<T>() -> bool {
     let id = typeid::of::<T>();
@@ -95,6 +98,7 @@ pub(crate) fn is_spindle_socket<T>() -> bool {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "hyper")]
     #[test]
     fn only_spindle_sockets_are_recognized() {
         assert!(is_spindle_socket::<TcpStream>());
@@ -119,7 +123,7 @@ mod tests {
                 )
             };
             a.write_all(b"uninit").await.unwrap();
-            let socket = spindle_socket(&b).expect("a UnixStream");
+            let socket: &dyn UninitRead = &b;
             let mut storage = [MaybeUninit::<u8>::uninit(); 16];
             let n = std::future::poll_fn(|cx| socket.poll_read_uninit(cx, &mut storage))
                 .await

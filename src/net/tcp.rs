@@ -442,6 +442,7 @@ impl TcpStream {
         cx: &mut std::task::Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> std::task::Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
     }
 }

@@ -393,6 +393,7 @@ impl UnixStream {
         cx: &mut std::task::Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> std::task::Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
     }
 }

@@ -323,7 +323,10 @@ mod tests {
             let uri: ::hyper::Uri = format!("http://127.0.0.1:{port}/").parse().unwrap();
             let err = SpindleConnector::new().call(uri).await.unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
-            assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+            assert!(
+                err.to_string().contains(&format!("127.0.0.1:{port}")),
+                "{err}"
+            );
         });
     }
 

@@ -158,7 +158,9 @@ mod tests {
     #[test]
     fn unbound_executor_outside_a_runtime_panics_with_the_fix() {
         let executor = SpindleExecutor::new();
-        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.execute(async {}))).unwrap_err();
+        let err =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.execute(async {})))
+                .unwrap_err();
         let msg = err
             .downcast_ref::<&str>()
             .copied()

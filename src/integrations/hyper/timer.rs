@@ -140,9 +140,16 @@ mod tests {
             let mut sleep = timer.sleep(Duration::from_secs(3600));
             let before: *const dyn ::hyper::rt::Sleep = &*sleep;
             // Register it, as hyper does before it resets a timer.
-            assert!(crate::time::timeout(Duration::from_millis(5), sleep.as_mut()).await.is_err());
+            assert!(
+                crate::time::timeout(Duration::from_millis(5), sleep.as_mut())
+                    .await
+                    .is_err()
+            );
             timer.reset(&mut sleep, start + Duration::from_millis(30));
-            assert!(std::ptr::addr_eq(before, &*sleep), "reset reallocated the sleep");
+            assert!(
+                std::ptr::addr_eq(before, &*sleep),
+                "reset reallocated the sleep"
+            );
             sleep.as_mut().await;
             let waited = start.elapsed();
             assert!(waited >= Duration::from_millis(30), "{waited:?}");
