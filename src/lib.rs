@@ -53,7 +53,7 @@ pub mod net;
 mod reactor;
 pub mod runtime;
 mod scheduler;
-mod task;
+pub mod task;
 pub mod time;
 
 #[cfg(feature = "tokio-compat")]
@@ -64,7 +64,7 @@ pub use integrations::compat;
 pub use integrations::hyper;
 
 pub use blocking::spawn_blocking;
-pub use group::{GroupError, GroupHandle, TaskGroup, gather, task_group, try_gather};
+pub use group::{GroupError, GroupHandle, JoinSet, TaskGroup, gather, task_group, try_gather};
 pub use runtime::{run, spawn};
 pub use task::{AbortHandle, JoinError, JoinHandle, yield_now};
 

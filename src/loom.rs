@@ -17,6 +17,8 @@ mod imp {
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
+            /// Process-wide counters (statics), never part of a loom model.
+            pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
             pub(crate) use std::sync::atomic::{
                 AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
             };
@@ -64,6 +66,8 @@ mod imp {
             pub(crate) use loom::sync::atomic::{
                 AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
             };
+            /// Process-wide counters (statics), never part of a loom model.
+            pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
         }
     }
 

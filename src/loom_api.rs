@@ -155,7 +155,7 @@ impl TaskQueue {
         let hook = Hook {
             inner: self.inner.clone(),
         };
-        let (notified, join) = task::new_task(future, hook);
+        let (notified, join) = task::new_task(future, hook, task::Meta::here());
         (Runnable(notified), join)
     }
 

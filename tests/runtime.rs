@@ -404,12 +404,14 @@ fn a_panic_in_a_task_destructor_is_caught() {
         .unwrap_err();
     assert!(err.is_panic());
     assert_eq!(panic_message(err.into_panic()), "destructor exploded");
-    // Aborted task whose destructor panics.
-    let handle = rt.spawn(async {
+    // Aborted task whose destructor panics (aborted once it is surely inside its first poll).
+    let (polled_tx, polled_rx) = mpsc::channel();
+    let handle = rt.spawn(async move {
         let _bomb = PanicOnDrop;
+        polled_tx.send(()).unwrap();
         std::future::pending::<()>().await
     });
-    std::thread::sleep(Duration::from_millis(10));
+    polled_rx.recv().unwrap();
     handle.abort();
     assert!(rt.block_on(handle).unwrap_err().is_panic());
     // Detached task whose destructor panics: nobody to report to, the worker survives.

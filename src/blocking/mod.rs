@@ -8,7 +8,7 @@
 
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -35,8 +35,18 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
+    spawn_blocking_with(f, Meta::here())
+}
+
+/// [`spawn_blocking`] with explicit spawn-site information.
+#[track_caller]
+pub(crate) fn spawn_blocking_with<F, R>(f: F, meta: Meta) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
     match context::current() {
-        Some(handle) => handle.spawn_blocking(f),
+        Some(handle) => handle.spawn_blocking_with(f, meta),
         None => no_runtime_panic("spindle::spawn_blocking"),
     }
 }
@@ -50,7 +60,17 @@ impl Handle {
     /// let task = rt.handle().spawn_blocking(|| 2 + 2);
     /// assert_eq!(rt.block_on(task).unwrap(), 4);
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_blocking_with(f, Meta::here())
+    }
+
+    /// [`Handle::spawn_blocking`] with explicit spawn-site information.
+    pub(crate) fn spawn_blocking_with<F, R>(&self, f: F, meta: Meta) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -59,7 +79,7 @@ impl Handle {
             handle: self.inner.clone(),
         };
         let (notified, join) =
-            crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone());
+            crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone(), meta);
         if crate::task::register_unstarted(&notified) {
             scheduler.schedule(notified);
         } else {
@@ -77,12 +97,13 @@ impl Runtime {
     /// let task = rt.spawn_blocking(|| "done");
     /// assert_eq!(rt.block_on(task).unwrap(), "done");
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.handle().spawn_blocking(f)
+        self.handle().spawn_blocking_with(f, Meta::here())
     }
 }
 

@@ -13,12 +13,16 @@
 //!   everything, and the group always waits for every child. Its state machine lives in `state`
 //!   behind one mutex; [`GroupError`] groups the errors (`except*` via [`GroupError::split`]).
 //!
+//! * [`JoinSet`] (`join_set`): tokio's set of spawned tasks joined in completion order; dropping
+//!   it aborts them.
+//!
 //! Only the runtime's public API is used (`spawn`, `spawn_blocking`, `AbortHandle`), so this
 //! module sits above `runtime/` and below nothing.
 
 mod error;
 mod gather;
 mod join;
+mod join_set;
 mod state;
 mod task_group;
 
@@ -26,4 +30,5 @@ pub use error::GroupError;
 pub use gather::{gather, try_gather};
 #[doc(hidden)]
 pub use join::{MaybeDone, TryMaybeDone, try_maybe_done};
+pub use join_set::JoinSet;
 pub use task_group::{GroupHandle, TaskGroup, task_group};

@@ -13,6 +13,7 @@ use super::error::GroupError;
 use super::state::{Effects, Outcome, Progress, State};
 use crate::loom::sync::{Arc, Mutex};
 use crate::runtime::Handle;
+use crate::task::Meta;
 use std::any::Any;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -131,11 +132,11 @@ where
     // Registered first: any transition after this point wakes us.
     crate::loom::lock(&group.state).register_waiter(cx.waker());
     loop {
-        if let Some(future) = body.as_mut().as_pin_mut() {
+        if body.is_some() {
             if group.is_stopping() {
                 drop_body(group, body.as_mut());
             } else {
-                match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                match poll_or_drop_on_unwind(body.as_mut(), cx) {
                     Ok(Poll::Pending) => {}
                     Ok(Poll::Ready(Ok(r))) => {
                         drop_body(group, body.as_mut());
@@ -163,6 +164,34 @@ where
             Progress::Finish(outcome) => return Poll::Ready(outcome),
         }
     }
+}
+
+/// Polls the future in `slot` inside `catch_unwind`. If `poll` panics, the future is dropped in
+/// place *while the panic unwinds* (its destructors see `std::thread::panicking()`, as they
+/// would in synchronous code), so the slot is `None` when this returns `Err`.
+fn poll_or_drop_on_unwind<F: Future>(
+    slot: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+) -> Result<Poll<F::Output>, Box<dyn Any + Send>> {
+    struct ClearOnUnwind<'a, F>(Pin<&'a mut Option<F>>);
+    impl<F> Drop for ClearOnUnwind<'_, F> {
+        fn drop(&mut self) {
+            // Only reached while unwinding (the happy path forgets the guard). `set` drops the
+            // pinned future where it lies.
+            self.0.set(None);
+        }
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut guard = ClearOnUnwind(slot);
+        let poll = guard
+            .0
+            .as_mut()
+            .as_pin_mut()
+            .expect("a finished child or body is never polled again")
+            .poll(cx);
+        std::mem::forget(guard);
+        poll
+    }))
 }
 
 /// Drops the body's future in place; a panic in its destructor counts as a body panic.
@@ -237,6 +266,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// }));
     /// assert_eq!(r.unwrap(), Some("child"));
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, future: F) -> GroupHandle<T>
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
@@ -249,8 +279,8 @@ impl<E: Send + 'static> TaskGroup<E> {
         let id = guard.id;
         let task = child_task(future, guard);
         let join = match &self.group.runtime {
-            Some(runtime) => runtime.spawn(task),
-            None => crate::spawn(task),
+            Some(runtime) => runtime.spawn_with(task, Meta::here()),
+            None => crate::runtime::spawn_with(task, Meta::here()),
         };
         self.attach(id, join.abort_handle());
         handle
@@ -270,6 +300,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// }));
     /// assert_eq!(r.unwrap(), Some(499_500));
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, T>(&self, f: F) -> GroupHandle<T>
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
@@ -280,18 +311,11 @@ impl<E: Send + 'static> TaskGroup<E> {
             return GroupHandle::refused();
         };
         let id = guard.id;
-        let job = move || {
-            let guard = guard;
-            if guard.group.is_stopping() {
-                // Stopped before it started: never run (the guard reports the exit).
-                return;
-            }
-            let outcome = catch_unwind(AssertUnwindSafe(f));
-            guard.finish(outcome);
-        };
+        let child = BlockingChild { f: Some(f), guard };
+        let job = move || child.run();
         let join = match &self.group.runtime {
-            Some(runtime) => runtime.spawn_blocking(job),
-            None => crate::spawn_blocking(job),
+            Some(runtime) => runtime.spawn_blocking_with(job, Meta::here()),
+            None => crate::blocking::spawn_blocking_with(job, Meta::here()),
         };
         self.attach(id, join.abort_handle());
         handle
@@ -367,16 +391,10 @@ where
     F: Future<Output = Result<T, E>>,
 {
     let mut future = pin!(Some(future));
-    let mut outcome = poll_fn(|cx| {
-        let running = future
-            .as_mut()
-            .as_pin_mut()
-            .expect("a child is not polled after it finished");
-        match catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
+    let mut outcome = poll_fn(|cx| match poll_or_drop_on_unwind(future.as_mut(), cx) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
+        Err(payload) => Poll::Ready(Err(payload)),
     })
     .await;
     // The child's destructors run before the group hears about it.
@@ -386,6 +404,33 @@ where
         }
     }
     guard.finish(outcome);
+}
+
+/// A `spawn_blocking` child: the user's closure and its guard, in that field order, so that
+/// when the job is dropped unrun (cancelled before it started) the closure's captured state is
+/// dropped *before* the guard reports the exit: `task_group` never returns while a child's
+/// state is still alive.
+struct BlockingChild<F, T, E> {
+    f: Option<F>,
+    guard: ChildGuard<T, E>,
+}
+
+impl<F, T, E> BlockingChild<F, T, E>
+where
+    F: FnOnce() -> Result<T, E>,
+{
+    fn run(mut self) {
+        let f = self.f.take().expect("a blocking child runs once");
+        if self.guard.group.is_stopping() {
+            // Stopped before it started: never run; its state goes before the guard reports.
+            drop(f);
+            return;
+        }
+        // Calling the closure consumes it: its captures are dropped before `finish` reports.
+        let outcome = catch_unwind(AssertUnwindSafe(f));
+        let BlockingChild { guard, .. } = self;
+        guard.finish(outcome);
+    }
 }
 
 /// A child's result slot, shared by its guard and its [`GroupHandle`].

@@ -58,6 +58,13 @@ impl ComputePool {
         }
     }
 
+    /// Whether the calling thread is one of this pool's threads.
+    pub(crate) fn is_pool_thread(&self) -> bool {
+        crate::loom::lock(&self.pool)
+            .as_ref()
+            .is_some_and(|pool| pool.current_thread_index().is_some())
+    }
+
     /// Stops the pool and waits (until `deadline`) for its threads to finish what they run.
     pub(super) fn shutdown(&self, deadline: Option<Instant>) {
         let Some(pool) = crate::loom::lock(&self.pool).take() else {

@@ -15,11 +15,12 @@
 mod block_on;
 mod compute;
 pub(crate) mod context;
+pub(crate) mod task_builder;
 
 use crate::loom::sync::{Condvar, Mutex, StdArc};
 use crate::reactor::Reactor;
 use crate::scheduler::Scheduler;
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, Meta};
 use compute::ComputePool;
 use std::fmt;
 use std::future::Future;
@@ -100,25 +101,15 @@ impl Builder {
         self
     }
 
-    /// Starts the runtime. A thread count of 0 is an `InvalidInput` error.
+    /// Starts the runtime. A thread count of 0 or above [`MAX_THREADS`], or a thread name
+    /// containing a NUL byte, is an `InvalidInput` error (nothing is started).
     ///
     /// ```
     /// let err = spindle::runtime::Builder::new().worker_threads(0).build().unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
-        if self.worker_threads == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "worker_threads must be at least 1",
-            ));
-        }
-        if self.compute_threads == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "compute_threads must be at least 1",
-            ));
-        }
+        self.validate()?;
         let reactor = crate::loom::sync::Arc::new(Reactor::new()?);
         let (scheduler, launchers) = Scheduler::new(self.worker_threads, reactor);
         let exits = StdArc::new(ThreadExits::default());
@@ -166,6 +157,38 @@ impl Builder {
         Ok(runtime)
     }
 }
+
+impl Builder {
+    /// Every setting checked up front, so that `build` reports bad input as `InvalidInput`
+    /// instead of panicking halfway through starting threads.
+    fn validate(&self) -> io::Result<()> {
+        let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
+        for (name, count) in [
+            ("worker_threads", self.worker_threads),
+            ("compute_threads", self.compute_threads),
+        ] {
+            if count == 0 {
+                return invalid(format!("{name} must be at least 1"));
+            }
+            if count > MAX_THREADS {
+                return invalid(format!(
+                    "{name} is {count}, more than the maximum of {MAX_THREADS}"
+                ));
+            }
+        }
+        if self.thread_name.contains('\0') {
+            return invalid(format!(
+                "thread_name {:?} contains a NUL byte, which thread names cannot hold",
+                self.thread_name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The most worker or compute threads a runtime accepts (the idle accounting packs counts into
+/// 16 bits; far more threads than any machine has cores).
+pub const MAX_THREADS: usize = 32_767;
 
 /// A spindle runtime: worker threads running async tasks, a reactor for timers and sockets, and
 /// a rayon pool for compute. Dropping it cancels every task and joins its threads.
@@ -225,12 +248,13 @@ impl Runtime {
     /// let task = rt.spawn(async { 5 });
     /// assert_eq!(rt.block_on(task).unwrap(), 5);
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        self.handle.spawn_with(future, Meta::here())
     }
 
     /// This runtime's handle.
@@ -266,8 +290,9 @@ impl Runtime {
         // cancelled handle instead of a "no runtime" panic.
         let _context = context::enter(self.handle.clone());
 
-        // A worker dropping its own runtime cannot wait for itself.
-        let waited = !crate::scheduler::on_worker_thread() && self.exits.wait_until_none(deadline);
+        // A worker dropping its own runtime cannot wait for itself (a worker of *another*
+        // runtime can, and must: the tasks' futures are dropped before this returns).
+        let waited = !scheduler.is_current_worker() && self.exits.wait_until_none(deadline);
         if waited {
             for thread in self.threads.drain(..) {
                 // Worker loops catch task panics, so a join error would be a spindle bug; the
@@ -387,7 +412,12 @@ impl Handle {
     /// ```
     #[track_caller]
     pub fn current() -> Handle {
-        Handle::try_current().unwrap_or_else(|| no_runtime_panic("Handle::current()"))
+        // A `match`, not `unwrap_or_else`: a closure would lose `#[track_caller]` and the panic
+        // would point into spindle instead of at the caller's line.
+        match Handle::try_current() {
+            Some(handle) => handle,
+            None => no_runtime_panic("Handle::current()"),
+        }
     }
 
     /// The handle of the runtime this thread is in, or `None`.
@@ -413,12 +443,22 @@ impl Handle {
     /// let err = spindle::runtime::Runtime::new().unwrap().block_on(task).unwrap_err();
     /// assert!(err.is_cancelled());
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.scheduler.spawn(future)
+        self.spawn_with(future, Meta::here())
+    }
+
+    /// Spawns with explicit spawn-site information (task builder, groups, sets).
+    pub(crate) fn spawn_with<F>(&self, future: F, meta: Meta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.scheduler.spawn(future, meta)
     }
 
     /// Runs `future` to completion on the calling thread (see [`Runtime::block_on`]).
@@ -528,8 +568,18 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    spawn_with(future, Meta::here())
+}
+
+/// [`spawn`] with explicit spawn-site information.
+#[track_caller]
+pub(crate) fn spawn_with<F>(future: F, meta: Meta) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     match context::scheduler() {
-        Some(scheduler) => scheduler.spawn(future),
+        Some(scheduler) => scheduler.spawn(future, meta),
         None => {
             drop(future);
             no_runtime_panic("spindle::spawn")

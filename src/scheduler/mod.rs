@@ -17,9 +17,9 @@ mod worker;
 pub(crate) use worker::on_worker_thread;
 
 use crate::loom::sync::Arc;
-use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use crate::reactor::Reactor;
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 use idle::Idle;
 use park::{Driver, Unparker};
 use queue::{Injector, Steal, Stealer, Worker as LocalQueue};
@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     /// Set once shutdown has cancelled everything in the injector and the registry; a push
     /// that lands after this must clean up after itself.
     drained: AtomicBool,
+    /// Tasks forced to yield by the cooperative budget (see `task::coop`).
+    pub(crate) forced_yields: AtomicU64,
 }
 
 /// The scheduler hook stored in every async task: a counted pointer to [`Shared`].
@@ -77,6 +79,7 @@ impl Scheduler {
             driver: Driver::new(reactor),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
+            forced_yields: AtomicU64::new(0),
         });
         let launchers = locals
             .into_iter()
@@ -89,6 +92,11 @@ impl Scheduler {
         (Scheduler { shared }, launchers)
     }
 
+    /// Whether the calling thread is one of this scheduler's workers.
+    pub(crate) fn is_current_worker(&self) -> bool {
+        worker::with_current(&self.shared, |worker| worker.is_some())
+    }
+
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.shared.driver.reactor
     }
@@ -98,12 +106,12 @@ impl Scheduler {
     }
 
     /// Spawns `future` as a task of this scheduler.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, meta: Meta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (notified, join) = crate::task::new_task(future, self.clone());
+        let (notified, join) = crate::task::new_task(future, self.clone(), meta);
         self.schedule(notified);
         join
     }

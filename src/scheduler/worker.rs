@@ -111,6 +111,7 @@ impl Worker {
         }
         CURRENT.with(|c| c.set(self as *const Worker));
         let _reset = Reset;
+        let _forced_yields = crate::task::coop::count_forced_yields_in(&self.shared.forced_yields);
 
         while !self.shared.is_shutdown() {
             let tick = self.tick.get().wrapping_add(1);
@@ -160,7 +161,7 @@ impl Worker {
             // We were the last searcher and found work: there may be more, keep someone looking.
             self.shared.notify_parked();
         }
-        task.run();
+        crate::task::coop::budget(|| task.run());
         let mut lifo_polls = 0;
         while let Some(next) = self.lifo.take() {
             if lifo_polls == MAX_LIFO_POLLS || self.shared.is_shutdown() {
@@ -170,7 +171,7 @@ impl Worker {
             }
             lifo_polls += 1;
             self.tick.set(self.tick.get().wrapping_add(1));
-            next.run();
+            crate::task::coop::budget(|| next.run());
         }
     }
 

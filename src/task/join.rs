@@ -1,6 +1,7 @@
 //! `JoinHandle` and `AbortHandle`: the spawner's side of a task.
 
 use super::error::JoinError;
+use super::id::Id;
 use super::raw::RawTask;
 use std::fmt;
 use std::future::Future;
@@ -67,6 +68,19 @@ impl<T> JoinHandle<T> {
         self.raw.state().load().is_complete()
     }
 
+    /// The task's unique id (the same as [`task::id()`](crate::task::id) inside it).
+    ///
+    /// ```
+    /// spindle::run(async {
+    ///     let handle = spindle::spawn(async { spindle::task::id() });
+    ///     let id = handle.id();
+    ///     assert_eq!(handle.await.unwrap(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.raw.header().id
+    }
+
     /// A cloneable handle that can only abort the task.
     ///
     /// ```
@@ -87,12 +101,20 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // One unit of the cooperative budget per ready join (given back if still pending).
+        let coop = match super::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `out` has the type the task's vtable writes, and we are its JoinHandle.
         unsafe {
             self.raw
                 .try_read_output(&mut out as *mut _ as *mut (), cx.waker())
         };
+        if out.is_ready() {
+            coop.made_progress();
+        }
         out
     }
 }
@@ -106,6 +128,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.raw.header().id)
             .field("state", &self.raw.state().load())
             .finish()
     }
@@ -157,6 +180,20 @@ impl AbortHandle {
     }
 }
 
+impl AbortHandle {
+    /// The task's unique id.
+    ///
+    /// ```
+    /// spindle::run(async {
+    ///     let handle = spindle::spawn(async {});
+    ///     assert_eq!(handle.abort_handle().id(), handle.id());
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.raw.header().id
+    }
+}
+
 impl Clone for AbortHandle {
     fn clone(&self) -> AbortHandle {
         self.raw.ref_inc();
@@ -173,6 +210,7 @@ impl Drop for AbortHandle {
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AbortHandle")
+            .field("id", &self.raw.header().id)
             .field("state", &self.raw.state().load())
             .finish()
     }

@@ -1,25 +1,49 @@
-//! Tasks: the unit the scheduler moves around.
+//! Tasks: spawning, joining, aborting, the cooperative budget.
 //!
-//! A spawned future lives in one heap cell ([`raw`]) whose atomic state word ([`state`]) decides,
-//! transition by transition, who may poll it, who may read its output and when it is freed.
-//! The task knows its scheduler only through the [`Schedule`] trait: a wake turns into
-//! `Schedule::schedule(Notified)` and nothing more. [`JoinHandle`] / [`AbortHandle`] are the
-//! spawner's side; [`OwnedTasks`] lets a runtime find every live task at shutdown.
+//! This is the public `spindle::task` module: [`spawn`], [`spawn_blocking`], [`yield_now`],
+//! [`JoinHandle`], [`AbortHandle`], [`JoinError`], and the cooperative budget
+//! ([`consume_budget`], [`unconstrained`]).
+//!
+//! ```
+//! spindle::run(async {
+//!     let handle = spindle::task::spawn(async { 6 * 7 });
+//!     assert_eq!(handle.await.unwrap(), 42);
+//! });
+//! ```
+//!
+//! Inside, the folder is the core's task cell. A spawned future lives in one heap cell (`raw`)
+//! whose atomic state word (`state`) decides, transition by transition, who may poll it, who
+//! may read its output and when it is freed. The task knows its scheduler only through the
+//! `Schedule` trait: a wake turns into `Schedule::schedule(Notified)` and nothing more.
+//! `JoinHandle` / `AbortHandle` are the spawner's side; `OwnedTasks` lets a runtime find every
+//! live task at shutdown; `coop` is the per-poll budget. The spawn functions re-exported here
+//! live in `runtime/` and `blocking/`, above the core.
 //!
 //! Follow a task: `spawn` → `RawTask::new` (state SCHEDULED, 2 refs) → `Schedule::schedule` →
 //! a worker pops the `Notified` and calls `run` → poll → `Ready`: output stored, JoinHandle woken,
 //! cell freed when the last reference goes; `Pending`: registered in `OwnedTasks`, idle until a
 //! waker calls `schedule` again.
 
+pub(crate) mod coop;
 mod error;
+mod id;
 mod join;
+pub(crate) mod local;
 pub(crate) mod owned;
 pub(crate) mod raw;
 pub(crate) mod state;
 
+pub use crate::blocking::spawn_blocking;
+pub use crate::group::JoinSet;
+pub use crate::runtime::spawn;
+pub use crate::runtime::task_builder::Builder;
+pub use coop::{Unconstrained, consume_budget, unconstrained};
 pub use error::JoinError;
+pub use id::Id;
 pub use join::{AbortHandle, JoinHandle};
+pub use local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use owned::OwnedTasks;
+pub(crate) use raw::Meta;
 use raw::RawTask;
 
 use std::future::Future;
@@ -95,13 +119,17 @@ impl std::fmt::Debug for Notified {
 
 /// Creates a task for `future` owned by `scheduler`; the caller must pass the `Notified` to the
 /// scheduler (or drop it to cancel the task).
-pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Notified, JoinHandle<F::Output>)
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    meta: Meta,
+) -> (Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler);
+    let raw = RawTask::new(future, scheduler, meta);
     (Notified { raw }, JoinHandle::new(raw))
 }
 
@@ -117,6 +145,41 @@ pub(crate) fn shutdown_all(owned: &OwnedTasks) {
         task.shutdown();
         task.ref_dec();
     }
+}
+
+/// The id of the task this is called from (an async task, or a `spawn_blocking` job).
+///
+/// # Panics
+/// Outside a task (e.g. directly in `block_on`'s future, which is not a task); use [`try_id`].
+///
+/// ```
+/// spindle::run(async {
+///     let handle = spindle::spawn(async { spindle::task::id() });
+///     assert_eq!(handle.id(), handle.await.unwrap());
+/// });
+/// ```
+#[track_caller]
+pub fn id() -> Id {
+    match try_id() {
+        Some(id) => id,
+        None => panic!(
+            "spindle::task::id() was called outside a task; use spindle::task::try_id() where \
+             that can happen (block_on's own future is not a task)"
+        ),
+    }
+}
+
+/// The id of the task this is called from, or `None` outside a task.
+///
+/// ```
+/// assert_eq!(spindle::task::try_id(), None);
+/// spindle::run(async {
+///     let inner = spindle::spawn(async { spindle::task::try_id() });
+///     assert!(inner.await.unwrap().is_some());
+/// });
+/// ```
+pub fn try_id() -> Option<Id> {
+    local::current_task()
 }
 
 /// Yields once: the task goes behind every task that is already ready, then continues.

@@ -1,7 +1,8 @@
 //! The task cell: one heap allocation per task, and the type-erased operations on it.
 //!
 //! ```text
-//! Cell<F, S> (repr C)   Header { state, vtable, registry_key }   <- every pointer points here
+//! Cell<F, S> (repr C)   Header { state, vtable, registry_key,     <- every pointer points here
+//!                                id, spawned_at, name, locals, stats }
 //!                       scheduler: S                             <- the hook the task knows it by
 //!                       stage: Running(F) | Finished(output) | Consumed
 //!                       join_waker: Mutex<Option<Waker>>         <- the JoinHandle's waker
@@ -14,22 +15,26 @@
 //! output's destructor are caught here, so a task can never unwind into a worker.
 
 use super::error::JoinError;
+use super::id::Id;
+use super::local::Locals;
 use super::owned::OwnedTasks;
 use super::state::{State, TransitionToIdle, TransitionToNotified, TransitionToRunning};
 use super::{Notified, Schedule};
 use crate::loom::UnsafeCell;
 use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::AtomicU64;
 use std::any::Any;
 use std::future::Future;
 use std::mem::{self, ManuallyDrop};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// Registry key of a task that is not in a registry.
 pub(crate) const NOT_REGISTERED: usize = usize::MAX;
 
+#[allow(dead_code)] // spawned_at, name and stats: read by the task dump (coming with metrics)
 pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
@@ -37,6 +42,33 @@ pub(crate) struct Header {
     /// future (RUNNING, or the spawner before the task is shared), read at completion by the
     /// next owner; the state word's AcqRel transitions order those accesses.
     pub(crate) registry_key: UnsafeCell<usize>,
+    /// Immutable after spawn.
+    pub(crate) id: Id,
+    /// Where the task was spawned (`#[track_caller]` through every spawn function).
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) name: Option<Box<str>>,
+    /// The task-local values inherited from the spawner (see `local.rs`).
+    locals: Locals,
+    /// Poll statistics for dumps: polls so far (low 32 bits) and when the last poll started
+    /// (high 32 bits, the scheduler's coarse milliseconds). Written only by the poller.
+    pub(crate) stats: AtomicU64,
+}
+
+/// What a spawn call records in the new task.
+pub(crate) struct Meta {
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) name: Option<Box<str>>,
+}
+
+impl Meta {
+    /// An unnamed task spawned at the caller's location.
+    #[track_caller]
+    pub(crate) fn here() -> Meta {
+        Meta {
+            spawned_at: Location::caller(),
+            name: None,
+        }
+    }
 }
 
 struct Vtable {
@@ -86,7 +118,8 @@ unsafe impl Sync for RawTask {}
 impl RawTask {
     /// Allocates a task holding `future`, scheduled once, with `refs` references
     /// (one for the initial `Notified`, one for the JoinHandle).
-    pub(crate) fn new<F, S>(future: F, scheduler: S) -> RawTask
+    /// The task inherits the task-local values in effect on the calling thread.
+    pub(crate) fn new<F, S>(future: F, scheduler: S, meta: Meta) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -97,6 +130,11 @@ impl RawTask {
                 state: State::new(2),
                 vtable: vtable::<F, S>(),
                 registry_key: UnsafeCell::new(NOT_REGISTERED),
+                id: Id::next(),
+                spawned_at: meta.spawned_at,
+                name: meta.name,
+                locals: super::local::inherit(),
+                stats: AtomicU64::new(0),
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -216,56 +254,97 @@ where
     let task = RawTask { ptr };
     // SAFETY: the Notified reference we consumed keeps the cell alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    match task.state().transition_to_running() {
-        TransitionToRunning::Success => {}
-        TransitionToRunning::Cancelled => {
-            let output = cancel_future(cell);
-            return complete::<F, S>(task, output);
+    let output = match task.state().transition_to_running() {
+        TransitionToRunning::Success => {
+            let waker = task.waker_ref();
+            let mut cx = Context::from_waker(&waker);
+            let polled = {
+                let _enter = enter(cell);
+                poll_future(cell, &mut cx)
+            };
+            match polled {
+                Poll::Ready(output) => output,
+                Poll::Pending => return go_idle::<F, S>(task, cell),
+            }
         }
+        TransitionToRunning::Cancelled => cancel_in_task(cell),
         TransitionToRunning::Failed => return task.ref_dec(),
-    }
+    };
+    complete::<F, S>(task, output);
+}
 
-    let waker = task.waker_ref();
-    let mut cx = Context::from_waker(&waker);
-    match poll_future(cell, &mut cx) {
-        Poll::Ready(output) => complete::<F, S>(task, output),
-        Poll::Pending => {
-            // A task is registered with its runtime the first time it goes idle, so that
-            // shutdown can find and cancel it; tasks that finish in one poll never pay for it.
-            if !task.is_registered() && !cell.scheduler.owned_tasks().insert(task) {
-                // The runtime is shutting down: cancel instead of going idle.
-                let output = cancel_future(cell);
-                return complete::<F, S>(task, output);
-            }
-            match task.state().transition_to_idle() {
-                TransitionToIdle::Ok => {}
-                TransitionToIdle::OkNotified => {
-                    // Our reference outlives the call: the scheduler may drop the Notified.
-                    cell.scheduler.yield_now(Notified::from_raw(task));
-                    task.ref_dec();
-                }
-                TransitionToIdle::Cancelled => {
-                    let output = cancel_future(cell);
-                    complete::<F, S>(task, output);
-                }
-            }
+/// The poll returned `Pending`: register the task (first time only) and go idle, unless a wake
+/// or an abort arrived meanwhile.
+fn go_idle<F, S>(task: RawTask, cell: &Cell<F, S>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // A task is registered with its runtime the first time it goes idle, so that shutdown can
+    // find and cancel it; tasks that finish in one poll never pay for it.
+    if !task.is_registered() && !cell.scheduler.owned_tasks().insert(task) {
+        // The runtime is shutting down: cancel instead of going idle.
+        let output = cancel_in_task(cell);
+        return complete::<F, S>(task, output);
+    }
+    match task.state().transition_to_idle() {
+        TransitionToIdle::Ok => {}
+        TransitionToIdle::OkNotified => {
+            // Our reference outlives the call: the scheduler may drop the Notified.
+            cell.scheduler.yield_now(Notified::from_raw(task));
+            task.ref_dec();
+        }
+        TransitionToIdle::Cancelled => {
+            let output = cancel_in_task(cell);
+            complete::<F, S>(task, output);
         }
     }
 }
 
-/// Polls the future; a panic becomes the output and the future is dropped while we still own it.
+/// Makes the task and its inherited task-locals current on this thread while its future is
+/// polled or dropped (its destructors may read them). The guard must end before anything that
+/// may free the cell (`complete`, a reference drop): the thread-local borrows the cell's locals.
+fn enter<F: Future, S>(cell: &Cell<F, S>) -> super::local::Enter {
+    super::local::enter_task(cell.header.id, &cell.header.locals)
+}
+
+/// Drops the future inside the task's context; the caller owns RUNNING.
+fn cancel_in_task<F: Future, S>(cell: &Cell<F, S>) -> Result<F::Output, JoinError> {
+    let _enter = enter(cell);
+    cancel_future(cell)
+}
+
+/// Polls the future; a panic becomes the output.
+///
+/// The future is pinned in the cell and is dropped where it lies on every path: after `Ready`,
+/// and — while the panic is still unwinding, so that its destructors see
+/// `std::thread::panicking() == true` as they would in synchronous code — after a panic.
 fn poll_future<F: Future, S>(
     cell: &Cell<F, S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, JoinError>> {
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
+            // Drops the future during the unwind if `poll` panics. A destructor that panics
+            // while unwinding aborts the process, exactly as it would outside a task.
+            struct DropOnUnwind<F: Future>(*mut Stage<F>);
+            impl<F: Future> Drop for DropOnUnwind<F> {
+                fn drop(&mut self) {
+                    // SAFETY: armed only while we own RUNNING and the stage is `Running`; the
+                    // future is dropped in place, never moved.
+                    unsafe { drop_stage_in_place(self.0) }
+                }
+            }
+            let on_unwind = DropOnUnwind(stage);
             // SAFETY: we own RUNNING, so the stage is ours, and it is `Running` until we complete;
             // the cell is heap-pinned for the task's whole life.
-            match unsafe { &mut *stage } {
+            let poll = match unsafe { &mut *stage } {
                 Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
                 _ => unreachable!("polled a task whose future is gone"),
-            }
+            };
+            mem::forget(on_unwind);
+            poll
         })
     }));
     match polled {
@@ -274,22 +353,36 @@ fn poll_future<F: Future, S>(
             None => Ok(value),
             Some(payload) => Err(JoinError::panic(payload)),
         }),
-        Err(payload) => {
-            // A second panic from the destructor is dropped: the first one is the cause.
-            drop(drop_future(cell));
-            Poll::Ready(Err(JoinError::panic(payload)))
-        }
+        // The future was already dropped during the unwind.
+        Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
     }
 }
 
-/// Drops the future in place (the slot becomes `Consumed` first, so a panicking destructor
-/// cannot cause a double drop). Returns the destructor's panic, if any.
+/// Drops the stage where it lies and leaves it `Consumed`, even if a destructor panics (the
+/// guard's write runs during that unwind, so there is never a double drop).
+///
+/// # Safety
+/// The caller owns the stage exclusively (RUNNING, or the output after COMPLETE).
+unsafe fn drop_stage_in_place<F: Future>(stage: *mut Stage<F>) {
+    struct MarkConsumed<F: Future>(*mut Stage<F>);
+    impl<F: Future> Drop for MarkConsumed<F> {
+        fn drop(&mut self) {
+            // SAFETY: the old value was dropped in place (or is being unwound out of): `write`
+            // overwrites it without dropping it again.
+            unsafe { ptr::write(self.0, Stage::Consumed) }
+        }
+    }
+    let _mark = MarkConsumed(stage);
+    // SAFETY: forwarded contract; a pinned future is destroyed at its address, never moved.
+    unsafe { ptr::drop_in_place(stage) }
+}
+
+/// Drops the future in place. Returns the destructor's panic, if any.
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
-    // SAFETY: the caller owns RUNNING, so the stage is exclusively ours.
-    let old = cell
-        .stage
-        .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
-    catch_unwind(AssertUnwindSafe(move || drop(old))).err()
+    cell.stage.with_mut(|stage| {
+        // SAFETY: the caller owns RUNNING, so the stage is exclusively ours.
+        catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage_in_place(stage) })).err()
+    })
 }
 
 fn cancel_future<F: Future, S>(cell: &Cell<F, S>) -> Result<F::Output, JoinError> {
@@ -411,7 +504,7 @@ where
         task.ref_inc();
         // SAFETY: our caller's reference keeps the cell alive.
         let cell = unsafe { cell::<F, S>(ptr) };
-        let output = cancel_future(cell);
+        let output = cancel_in_task(cell);
         complete::<F, S>(task, output);
     }
 }

@@ -81,6 +81,7 @@ impl Harness {
             Mock {
                 inner: self.inner.clone(),
             },
+            super::Meta::here(),
         )
     }
 
@@ -705,7 +706,7 @@ fn a_notified_dropped_inside_schedule_does_not_free_the_cell_under_it() {
         owned: owned.clone(),
         freed: freed.clone(),
     };
-    let (task, join) = super::new_task(script, scheduler);
+    let (task, join) = super::new_task(script, scheduler, super::Meta::here());
     task.run(); // idle, registered
     drop(join);
     let waker = take(&slot);

@@ -13,16 +13,30 @@ use crate::reactor::Reactor;
 use crate::reactor::timer::{EntryStatus, TimerKey};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-const OUTSIDE_RUNTIME: &str = "a spindle::time timer (Sleep, Timeout or Interval) must be polled \
-     inside a spindle runtime (inside spindle::run, Runtime::block_on, a task, or Handle::enter)";
+#[cold]
+#[inline(never)]
+fn outside_runtime(created_at: &Location<'_>) -> ! {
+    panic!(
+        "the spindle::time timer (Sleep, Timeout or Interval) created at {created_at} must be \
+         polled inside a spindle runtime (inside spindle::run, Runtime::block_on, a task, or \
+         Handle::enter)"
+    )
+}
 
-const AFTER_SHUTDOWN: &str = "a spindle::time timer (Sleep, Timeout or Interval) was polled after \
-     its runtime shut down, so it can never fire: keep the Runtime alive (stay inside \
-     spindle::run or Runtime::block_on) while its timers are in use";
+#[cold]
+#[inline(never)]
+fn after_shutdown(created_at: &Location<'_>) -> ! {
+    panic!(
+        "the spindle::time timer (Sleep, Timeout or Interval) created at {created_at} was polled \
+         after its runtime shut down, so it can never fire: keep the Runtime alive (stay inside \
+         spindle::run or Runtime::block_on) while its timers are in use"
+    )
+}
 
 /// Waits until `duration` has elapsed.
 ///
@@ -39,6 +53,7 @@ const AFTER_SHUTDOWN: &str = "a spindle::time timer (Sleep, Timeout or Interval)
 ///     assert!(start.elapsed() >= Duration::from_millis(20));
 /// });
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(deadline_after(Instant::now(), duration))
 }
@@ -54,9 +69,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
+        created_at: Location::caller(),
         entry: None,
         done: false,
     }
@@ -80,6 +97,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// ```
 pub struct Sleep {
     deadline: Instant,
+    /// Where the sleep (or its Timeout / Interval) was created, for the misuse panics.
+    created_at: &'static Location<'static>,
     /// Set on the first pending poll: the driver entry, kept until drop.
     entry: Option<Entry>,
     /// Completed (returned `Ready`) and not reset since.
@@ -153,7 +172,7 @@ impl Sleep {
     #[cold]
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(reactor) = crate::runtime::context::reactor() else {
-            panic!("{OUTSIDE_RUNTIME}");
+            outside_runtime(self.created_at);
         };
         let now = Instant::now();
         if now >= self.deadline {
@@ -163,7 +182,7 @@ impl Sleep {
         let timers = &reactor.timers;
         let tick = timers.deadline_tick(self.deadline);
         let Ok(registration) = timers.register(tick, cx.waker(), now) else {
-            panic!("{AFTER_SHUTDOWN}");
+            after_shutdown(self.created_at);
         };
         if registration.needs_notify {
             reactor.notify();
@@ -191,6 +210,22 @@ impl Future for Sleep {
         if this.done {
             return Poll::Ready(());
         }
+        // One unit of the cooperative budget per completed sleep (given back while pending).
+        let coop = match crate::task::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
+        let poll = this.poll_deadline(cx);
+        if poll.is_ready() {
+            coop.made_progress();
+        }
+        poll
+    }
+}
+
+impl Sleep {
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         let Some(entry) = &this.entry else {
             return this.register(cx);
         };
@@ -207,7 +242,7 @@ impl Future for Sleep {
                 this.done = true;
                 Poll::Ready(())
             }
-            EntryStatus::ShutDown => panic!("{AFTER_SHUTDOWN}"),
+            EntryStatus::ShutDown => after_shutdown(this.created_at),
         }
     }
 }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 ///     assert!(slow.is_err());
 /// });
 /// ```
+#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     timeout_at(deadline_after(Instant::now(), duration), future)
 }
@@ -44,6 +45,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
+#[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -128,10 +130,20 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` stays where it is for as long as `self` is pinned.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let had_budget = crate::task::coop::has_budget_remaining();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(&mut this.delay).poll(cx) {
+        let delay = Pin::new(&mut this.delay);
+        // If the inner future spent the last of the budget, the deadline must still be able to
+        // fire: poll the timer unconstrained (otherwise an always-busy inner future that yields
+        // only because of the budget could never time out).
+        let poll = if had_budget && !crate::task::coop::has_budget_remaining() {
+            crate::task::coop::with_unconstrained(|| delay.poll(cx))
+        } else {
+            delay.poll(cx)
+        };
+        match poll {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
