@@ -141,12 +141,55 @@ struct Server {
     addr: SocketAddr,
 }
 
-fn start_spindle(workers: usize) -> (Server, spindle::runtime::Runtime) {
+/// A spindle `TcpStream` that `SpindleIo` does not recognize: it takes the generic
+/// `futures_io` path, which zeroes hyper's read buffer before every read (`spindle-zeroing`).
+struct Generic(spindle::net::TcpStream);
+
+impl futures_io::AsyncRead for Generic {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for Generic {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+fn start_spindle(workers: usize, zeroing: bool) -> (Server, spindle::runtime::Runtime) {
     use spindle::hyper::{SpindleIo, SpindleTimer};
     let rt = spindle::runtime::Builder::new()
         .worker_threads(workers)
         .compute_threads(1)
-        .thread_name("sp")
+        .thread_name(if zeroing { "sz" } else { "sp" })
         .build()
         .unwrap();
     let listener = rt
@@ -515,16 +558,33 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
 fn main() {
     let cfg = Config::from_env();
     // `cargo bench` passes `--bench`; any other argument filters nothing here.
-    let (spindle_server, _spindle_rt) = start_spindle(cfg.workers);
+    let (spindle_server, _spindle_rt) = start_spindle(cfg.workers, false);
+    // BENCH_ZEROING=1 adds a spindle server whose reads take SpindleIo's generic path (zeroing
+    // hyper's buffer before each read), to measure what reading into uninitialized memory saves.
+    let zeroing = std::env::var("BENCH_ZEROING").is_ok_and(|v| v == "1");
+    let zeroing_server = zeroing.then(|| start_spindle(cfg.workers, true));
     let (tokio_server, _tokio_rt) = start_tokio_mt(cfg.workers);
     let per_core_server = start_tokio_per_core(cfg.workers);
     // BENCH_ONLY=<name>[,<name>]: run only these servers (for profiling one of them).
     let only = std::env::var("BENCH_ONLY").ok();
-    let servers: Vec<Server> = [spindle_server, tokio_server, per_core_server]
-        .into_iter()
-        .filter(|s| only.as_deref().is_none_or(|o| o.split(',').any(|n| n == s.name)))
-        .collect();
-    assert!(!servers.is_empty(), "BENCH_ONLY={only:?} names no server (spindle, tokio-mt, tokio-pc)");
+    let (zeroing_server, _zeroing_rt) = zeroing_server.unzip();
+    let servers: Vec<Server> = [
+        Some(spindle_server),
+        zeroing_server,
+        Some(tokio_server),
+        Some(per_core_server),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == s.name))
+    })
+    .collect();
+    assert!(
+        !servers.is_empty(),
+        "BENCH_ONLY={only:?} names no server (spindle, spindle-zeroing, tokio-mt, tokio-pc)"
+    );
     eprintln!(
         "http bench: {} workers per server, {} connections, {} rounds of {:?} (+{:?} warm-up) per server",
         cfg.workers, cfg.connections, cfg.runs, cfg.measure, cfg.warmup
@@ -548,7 +608,7 @@ fn main() {
                         let server = &servers[(i + round) % servers.len()];
                         let r = run_client(&cfg, server).unwrap_or_else(|e| panic!("{}: {e}", server.name));
                         eprintln!(
-                            "round {:>2} {:<9} {:>8.0} req/s  p50 {:>5.0} µs  p99 {:>5.0} µs  cpu {:>5.1} µs/req",
+                            "round {:>2} {:<15} {:>8.0} req/s  p50 {:>5.0} µs  p99 {:>5.0} µs  cpu {:>5.1} µs/req",
                             round + 1, server.name, r.rps, r.p50_us, r.p99_us, r.cpu_us_per_req
                         );
                         results.entry(server.name).or_default().push(r);
@@ -596,7 +656,10 @@ fn main() {
             )
         })
         .collect();
-    let spindle_rps = summary.iter().find(|s| s.0 == "spindle").map_or(f64::NAN, |s| s.1);
+    let spindle_rps = summary
+        .iter()
+        .find(|s| s.0 == "spindle")
+        .map_or(f64::NAN, |s| s.1);
     println!(
         "| server | req/s (median) | req/s p25–p75 | p50 latency | p99 latency | server CPU / req | syscalls / req | spindle req/s ÷ this |"
     );

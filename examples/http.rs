@@ -135,8 +135,10 @@ async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()>) -> io:
         },
         async {
             // A second Ctrl-C: do not wait any longer.
-            let _ = spindle::signal::ctrl_c().await;
-            false
+            match spindle::signal::ctrl_c().await {
+                Ok(()) => false,
+                Err(_) => std::future::pending().await,
+            }
         },
     );
     if waiting.await {
@@ -383,7 +385,10 @@ fn main() -> io::Result<()> {
             serve(listener, async {
                 match spindle::signal::ctrl_c().await {
                     Ok(()) => println!("\nCtrl-C"),
-                    Err(err) => eprintln!("cannot listen for Ctrl-C ({err}); serving until killed"),
+                    Err(err) => {
+                        eprintln!("cannot listen for Ctrl-C ({err}); serving until killed");
+                        std::future::pending::<()>().await
+                    }
                 }
             })
             .await

@@ -75,6 +75,11 @@ pub struct ReadmeDoctests;
 
 /// docs/servers.md's code blocks, compiled and run as doc tests (they need every interop
 /// feature, which `cargo test --workspace` turns on through `interop-tests/`).
-#[cfg(all(doctest, feature = "hyper", feature = "tokio-io", feature = "tokio-compat"))]
+#[cfg(all(
+    doctest,
+    feature = "hyper",
+    feature = "tokio-io",
+    feature = "tokio-compat"
+))]
 #[doc = include_str!("../docs/servers.md")]
 pub struct ServersDoctests;

@@ -295,3 +295,46 @@ fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
         assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
     });
 }
+
+#[test]
+fn http_over_unix_sockets() {
+    spindle::run(async {
+        let path = std::env::temp_dir().join(format!(
+            "spindle-interop-{}-{:?}.sock",
+            std::process::id(),
+            Instant::now()
+        ));
+        let listener = spindle::net::UnixListener::bind(&path).unwrap();
+        let server = spindle::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service =
+                hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(format!(
+                        "unix {}",
+                        req.uri().path()
+                    )))))
+                });
+            hyper::server::conn::http1::Builder::new()
+                .timer(SpindleTimer::new())
+                .serve_connection(SpindleIo::new(stream), service)
+                .await
+        });
+        let stream = spindle::net::UnixStream::connect(&path).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(SpindleIo::new(stream))
+            .await
+            .unwrap();
+        let driver = spindle::spawn(conn);
+        for i in 0..10 {
+            let req = Request::get(format!("/{i}"))
+                .header("host", "unix")
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            let response = sender.send_request(req).await.unwrap();
+            assert_eq!(body_string(response).await, format!("unix /{i}"));
+        }
+        drop(sender);
+        driver.await.unwrap().unwrap();
+        server.await.unwrap().unwrap();
+        std::fs::remove_file(&path).unwrap();
+    });
+}

@@ -59,6 +59,9 @@ fn poll_read_socket(
 /// `futures_io` impls (writes) and `UninitRead` (reads).
 macro_rules! impl_tokio_io {
     ($ty:ty) => {
+        /// tokio's `AsyncRead` (feature `tokio-io`), on spindle's reactor; reads go straight
+        /// into the `ReadBuf`'s uninitialized part.
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
         impl tokio::io::AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -69,6 +72,9 @@ macro_rules! impl_tokio_io {
             }
         }
 
+        /// tokio's `AsyncRead` for a shared reference (feature `tokio-io`), so one task can read
+        /// while another writes.
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
         impl tokio::io::AsyncRead for &$ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -79,6 +85,10 @@ macro_rules! impl_tokio_io {
             }
         }
 
+        /// tokio's `AsyncWrite` (feature `tokio-io`); `poll_shutdown` shuts down the write half.
+        /// Call it as `AsyncWriteExt::shutdown(&mut stream)`: `stream.shutdown()` resolves to the
+        /// inherent `shutdown(how)`.
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
         impl tokio::io::AsyncWrite for $ty {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -110,6 +120,8 @@ macro_rules! impl_tokio_io {
             }
         }
 
+        /// tokio's `AsyncWrite` for a shared reference (feature `tokio-io`).
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
         impl tokio::io::AsyncWrite for &$ty {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -152,6 +164,7 @@ mod spindle_io {
     use super::*;
     use crate::hyper::SpindleIo;
 
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "hyper", feature = "tokio-io"))))]
     /// tokio's `AsyncRead` for any `futures_io` reader wrapped in `SpindleIo` (spindle's own
     /// sockets read into the uninitialized buffer; other readers get the not yet initialized
     /// part zeroed first).
@@ -173,6 +186,7 @@ mod spindle_io {
         }
     }
 
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "hyper", feature = "tokio-io"))))]
     /// tokio's `AsyncWrite` for any `futures_io` writer wrapped in `SpindleIo`
     /// (`poll_shutdown` is `poll_close`).
     impl<T: futures_io::AsyncWrite> tokio::io::AsyncWrite for SpindleIo<T> {

@@ -16,9 +16,12 @@ use std::time::{Duration, Instant};
 /// when the timeout fires. The same timer drives HTTP/2 keep-alive pings and hyper-util's pool
 /// idle timeout.
 ///
-/// `reset` moves the deadline of the existing spindle sleep in place (no new allocation, the
-/// timer entry and waker are kept), which is what hyper does on every request of a keep-alive
-/// connection.
+/// `reset` moves the deadline of the existing spindle sleep in place (no new allocation; the
+/// timer entry and waker are kept) instead of replacing it, as hyper's default `reset` would.
+/// (hyper 1.x's HTTP/1 server drops its header-read sleep once the headers are in and asks for a
+/// new one on the next request, so a keep-alive connection costs one small allocation per
+/// request there; a spindle sleep registers with the timer wheel only if it is polled while
+/// pending, and leaves it when dropped.)
 ///
 /// The sleeps it creates must be polled inside a spindle runtime (hyper polls them inside the
 /// connection's task).
