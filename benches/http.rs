@@ -203,16 +203,31 @@ fn start_spindle(workers: usize, zeroing: bool) -> (Server, spindle::runtime::Ru
             };
             stream.set_nodelay(true).unwrap();
             spindle::spawn(async move {
-                let _ = http1(SpindleTimer::new())
-                    .serve_connection(SpindleIo::new(stream), hyper::service::service_fn(hello))
-                    .await;
+                let service = hyper::service::service_fn(hello);
+                let _ = if zeroing {
+                    http1(SpindleTimer::new())
+                        .serve_connection(SpindleIo::new(Generic(stream)), service)
+                        .await
+                } else {
+                    http1(SpindleTimer::new())
+                        .serve_connection(SpindleIo::new(stream), service)
+                        .await
+                };
             });
         }
     });
-    let server = Server {
-        name: "spindle",
-        threads: "sp-",
-        addr,
+    let server = if zeroing {
+        Server {
+            name: "spindle-zeroing",
+            threads: "sz-",
+            addr,
+        }
+    } else {
+        Server {
+            name: "spindle",
+            threads: "sp-",
+            addr,
+        }
     };
     (server, rt)
 }
