@@ -365,12 +365,13 @@ impl Runtime {
     }
 
     /// Spawns a task (from a non-worker thread: through the injector).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.scheduler.spawn(future)
+        self.scheduler.spawn(future, crate::task::Meta::here())
     }
 
     /// Refuses new work and wakes every worker so it exits.
@@ -428,9 +429,11 @@ impl Default for TimerDriver {
 }
 
 impl TimerDriver {
-    /// A driver; its clock starts at (or just before) ms 0 of the model.
+    /// A driver with two worker shards and the shared one; its clock starts at (or just
+    /// before) ms 0 of the model. Threads register in the shared shard unless they called
+    /// [`enter_home`](Self::enter_home).
     pub fn new() -> TimerDriver {
-        let driver = crate::reactor::timer::TimerDriver::new();
+        let driver = crate::reactor::timer::TimerDriver::new(2);
         TimerDriver {
             driver,
             base: Instant::now(),
@@ -441,10 +444,16 @@ impl TimerDriver {
         self.base + Duration::from_millis(ms)
     }
 
-    /// Registers an entry due at `deadline_ms`, observed at `now_ms`. `None` after shutdown.
-    pub fn register(&self, deadline_ms: u64, waker: &Waker, now_ms: u64) -> Option<Registration> {
+    /// Makes worker shard `worker` (0 or 1) the one this thread registers in, as a worker does
+    /// for its whole run, until the guard drops.
+    pub fn enter_home(&self, worker: usize) -> impl Drop {
+        self.driver.enter_home(worker)
+    }
+
+    /// Registers an entry due at `deadline_ms` in this thread's shard. `None` after shutdown.
+    pub fn register(&self, deadline_ms: u64, waker: &Waker) -> Option<Registration> {
         let tick = self.driver.deadline_tick(self.at(deadline_ms));
-        let reg = self.driver.register(tick, waker, self.at(now_ms)).ok()?;
+        let reg = self.driver.register(tick, waker).ok()?;
         Some(Registration {
             key: TimerKey(reg.key),
             fired: reg.fired,
@@ -463,9 +472,9 @@ impl TimerDriver {
     }
 
     /// Moves an entry to `deadline_ms`; true if the driving thread must be notified.
-    pub fn reset(&self, key: &TimerKey, deadline_ms: u64, now_ms: u64) -> bool {
+    pub fn reset(&self, key: &TimerKey, deadline_ms: u64) -> bool {
         let tick = self.driver.deadline_tick(self.at(deadline_ms));
-        self.driver.reset(&key.0, tick, self.at(now_ms))
+        self.driver.reset(&key.0, tick)
     }
 
     /// Frees an entry in whatever state it is (cancel).

@@ -30,22 +30,30 @@ impl Drop for DropFlag {
 fn join_set_yields_results_in_completion_order() {
     let order = rt(2).block_on(async {
         let mut set = JoinSet::new();
-        // Spawned in reverse order of their completion.
-        for i in (0..8u64).rev() {
+        // Each member finishes when released; they are released in an order unrelated to the
+        // spawn order, one after the other.
+        let mut releases = Vec::new();
+        for i in 0..8u64 {
+            let (tx, rx) = async_channel::bounded::<()>(1);
+            releases.push(tx);
             set.spawn(async move {
-                spindle::time::sleep(Duration::from_millis(15 * i)).await;
+                let _ = rx.recv().await;
                 i
             });
         }
         assert_eq!(set.len(), 8);
+        let release_order = [5u64, 2, 7, 0, 3, 6, 1, 4];
         let mut order = Vec::new();
-        while let Some(result) = set.join_next().await {
-            order.push(result.unwrap());
+        for &i in &release_order {
+            releases[i as usize].send(()).await.unwrap();
+            let next = set.join_next().await.unwrap().unwrap();
+            order.push(next);
             assert_eq!(set.len(), 8 - order.len());
         }
-        order
+        assert!(set.join_next().await.is_none());
+        (order, release_order)
     });
-    assert_eq!(order, (0..8).collect::<Vec<_>>());
+    assert_eq!(order.0, order.1);
 }
 
 #[test]

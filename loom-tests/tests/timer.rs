@@ -25,7 +25,7 @@ fn insert_racing_fire_and_cancel() {
             let timers = timers.clone();
             thread::spawn(move || timers.process(10))
         };
-        let reg = timers.register(5, &waker, 0).expect("not shut down");
+        let reg = timers.register(5, &waker).expect("not shut down");
         let status = if reg.fired {
             EntryStatus::Fired
         } else {
@@ -56,14 +56,14 @@ fn reset_racing_fire() {
     loom::model(|| {
         let timers = Arc::new(TimerDriver::new());
         let (wakes, waker) = counting_waker();
-        let reg = timers.register(5, &waker, 0).expect("not shut down");
+        let reg = timers.register(5, &waker).expect("not shut down");
         assert!(!reg.fired);
 
         let driver = {
             let timers = timers.clone();
             thread::spawn(move || timers.process(10))
         };
-        timers.reset(&reg.key, 50, 0);
+        timers.reset(&reg.key, 50);
         let fired_first = driver.join().unwrap();
         assert!(fired_first <= 1);
         assert_eq!(wakes.get(), fired_first);
@@ -87,7 +87,7 @@ fn register_racing_shutdown() {
             let timers = timers.clone();
             thread::spawn(move || timers.shutdown())
         };
-        let reg = timers.register(5, &waker, 0);
+        let reg = timers.register(5, &waker);
         closer.join().unwrap();
         match reg {
             None => assert_eq!(wakes.get(), 0),
@@ -112,7 +112,7 @@ fn earlier_registration_racing_driver_wait() {
     loom::model(|| {
         let timers = Arc::new(TimerDriver::new());
         let (_far_wakes, far_waker) = counting_waker();
-        let far = timers.register(100, &far_waker, 0).expect("not shut down");
+        let far = timers.register(100, &far_waker).expect("not shut down");
         assert!(!far.needs_notify, "nobody is waiting yet");
 
         let driver = {
@@ -124,7 +124,7 @@ fn earlier_registration_racing_driver_wait() {
             })
         };
         let (_near_wakes, near_waker) = counting_waker();
-        let near = timers.register(5, &near_waker, 0).expect("not shut down");
+        let near = timers.register(5, &near_waker).expect("not shut down");
         let wait = driver.join().unwrap().expect("an entry is pending");
         assert!(
             near.needs_notify || wait < Duration::from_millis(50),
@@ -134,5 +134,75 @@ fn earlier_registration_racing_driver_wait() {
         timers.remove(near.key);
         timers.remove(far.key);
         drop((far_waker, near_waker));
+    });
+}
+
+/// Per-worker shards: worker 1 registers a 5 ms entry in its own shard while the driving
+/// thread (worker 0's) computes its wait from every shard (worker 0's shard holds a 100 ms
+/// entry): either the driver's wait accounts for the new entry, or the registration reports
+/// `needs_notify`. No timer is slept through, whichever shard it lives in.
+#[test]
+fn registration_in_another_shard_racing_driver_wait() {
+    loom::model(|| {
+        let timers = Arc::new(TimerDriver::new());
+        let (_far_wakes, far_waker) = counting_waker();
+        let far = {
+            let _home = timers.enter_home(0);
+            timers.register(100, &far_waker).expect("not shut down")
+        };
+        let driver = {
+            let timers = timers.clone();
+            thread::spawn(move || {
+                let wait = timers.next_timeout(0);
+                timers.begin_wait(wait.map(|w| w.as_millis() as u64));
+                wait
+            })
+        };
+        let (_near_wakes, near_waker) = counting_waker();
+        let near = {
+            let _home = timers.enter_home(1);
+            timers.register(5, &near_waker).expect("not shut down")
+        };
+        let wait = driver.join().unwrap().expect("an entry is pending");
+        assert!(
+            near.needs_notify || wait < Duration::from_millis(50),
+            "driver blocks for {wait:?} past the 5 ms entry of the other shard, unnotified"
+        );
+        timers.end_wait();
+        timers.remove(near.key);
+        timers.remove(far.key);
+        drop((far_waker, near_waker));
+    });
+}
+
+/// A sleep registered on worker 0 is dropped on worker 1 (its task migrated) while the driving
+/// thread fires that shard: the waker is woken at most once, exactly when the driver fired it,
+/// and nothing stays pending in any shard.
+#[test]
+fn cross_shard_cancel_racing_fire() {
+    loom::model(|| {
+        let timers = Arc::new(TimerDriver::new());
+        let (wakes, waker) = counting_waker();
+        let reg = {
+            let _home = timers.enter_home(0);
+            timers.register(5, &waker).expect("not shut down")
+        };
+        let driver = {
+            let timers = timers.clone();
+            thread::spawn(move || timers.process(10))
+        };
+        let canceller = {
+            let timers = timers.clone();
+            thread::spawn(move || {
+                let _home = timers.enter_home(1);
+                timers.remove(reg.key);
+            })
+        };
+        canceller.join().unwrap();
+        let fired = driver.join().unwrap();
+        assert!(fired <= 1);
+        assert_eq!(wakes.get(), fired, "woken exactly when fired");
+        assert!(!timers.has_timers());
+        drop(waker);
     });
 }

@@ -34,12 +34,19 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
+    /// A reactor for a single worker (tests and models).
+    #[cfg(any(test, loom))]
     pub(crate) fn new() -> std::io::Result<Reactor> {
+        Reactor::with_workers(1)
+    }
+
+    /// A reactor whose timers have one shard per worker (see `timer.rs`).
+    pub(crate) fn with_workers(workers: usize) -> std::io::Result<Reactor> {
         Ok(Reactor {
             poller: polling::Poller::new()?,
             events: Mutex::new(polling::Events::new()),
             io: io::IoDriver::new(),
-            timers: timer::TimerDriver::new(),
+            timers: timer::TimerDriver::new(workers),
             shut_down: AtomicBool::new(false),
             #[cfg(loom)]
             model_poller: model::Poller::new(),

@@ -19,10 +19,12 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+#[cfg(not(loom))]
 use std::time::Duration;
 
 /// How long a compute-pool thread waiting in `block_on` sleeps before it looks for queued jobs
 /// again.
+#[cfg(not(loom))]
 const HELP_INTERVAL: Duration = Duration::from_millis(1);
 
 struct ThreadWaker(Thread);

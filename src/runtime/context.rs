@@ -152,6 +152,7 @@ impl Drop for BlockOnGuard {
 
 /// Runs `f` as if this thread were not inside `block_on`: a compute-pool thread that waits in
 /// `block_on` helps run other queued pool jobs, and those may `block_on` themselves.
+#[cfg(not(loom))]
 pub(crate) fn outside_block_on<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {

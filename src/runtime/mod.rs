@@ -110,7 +110,7 @@ impl Builder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         self.validate()?;
-        let reactor = crate::loom::sync::Arc::new(Reactor::new()?);
+        let reactor = crate::loom::sync::Arc::new(Reactor::with_workers(self.worker_threads)?);
         let (scheduler, launchers) = Scheduler::new(self.worker_threads, reactor);
         let exits = StdArc::new(ThreadExits::default());
 

@@ -112,6 +112,8 @@ impl Worker {
         CURRENT.with(|c| c.set(self as *const Worker));
         let _reset = Reset;
         let _forced_yields = crate::task::coop::count_forced_yields_in(&self.shared.forced_yields);
+        // Sleeps registered on this worker go to its own timer shard.
+        let _timer_home = self.shared.driver.reactor.timers.enter_home(self.index);
 
         while !self.shared.is_shutdown() {
             let tick = self.tick.get().wrapping_add(1);

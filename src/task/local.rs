@@ -15,7 +15,9 @@
 //! way). Values are shared between threads, so they must be `Send + Sync`.
 
 use super::id::Id;
-use crate::loom::sync::Arc;
+// std's `Arc` in both builds: the chain is shared data, not a hand-off any loom model covers,
+// and values are stored as `Arc<dyn Any>` (loom's `Arc` cannot coerce to a trait object).
+use crate::loom::sync::StdArc as Arc;
 use std::any::Any;
 use std::cell::Cell;
 use std::fmt;

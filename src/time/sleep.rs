@@ -162,7 +162,7 @@ impl Sleep {
         if let Some(entry) = &mut this.entry {
             let timers = &entry.reactor.timers;
             entry.tick = timers.deadline_tick(deadline);
-            if timers.reset(&entry.key, entry.tick, Instant::now()) {
+            if timers.reset(&entry.key, entry.tick) {
                 entry.reactor.notify();
             }
         }
@@ -181,7 +181,7 @@ impl Sleep {
         }
         let timers = &reactor.timers;
         let tick = timers.deadline_tick(self.deadline);
-        let Ok(registration) = timers.register(tick, cx.waker(), now) else {
+        let Ok(registration) = timers.register(tick, cx.waker()) else {
             after_shutdown(self.created_at);
         };
         if registration.needs_notify {
@@ -232,7 +232,7 @@ impl Sleep {
         let timers = &entry.reactor.timers;
         // Fast paths without the lock: the driver has processed our tick (so the entry fired),
         // or the clock has passed the deadline (the wheel may lag by up to one turn).
-        if timers.elapsed_tick() >= entry.tick || Instant::now() >= this.deadline {
+        if timers.elapsed_tick(&entry.key) >= entry.tick || Instant::now() >= this.deadline {
             this.done = true;
             return Poll::Ready(());
         }

@@ -1,0 +1,10 @@
+struct Server;
+
+impl Server {
+    #[spindle::main]
+    async fn serve(&self) {}
+}
+
+fn main() {
+    Server.serve();
+}

@@ -1,0 +1,4 @@
+#[spindle::test]
+fn synchronous_test() {}
+
+fn main() {}
