@@ -325,6 +325,8 @@ fn http_over_unix_sockets() {
             .unwrap();
         let driver = spindle::spawn(conn);
         for i in 0..10 {
+            // The previous response is read; wait until the connection can take the next one.
+            sender.ready().await.unwrap();
             let req = Request::get(format!("/{i}"))
                 .header("host", "unix")
                 .body(Empty::<Bytes>::new())
