@@ -645,6 +645,11 @@ impl IoSource {
         self.0.clear_read(tick);
     }
 
+    /// A read succeeded and proved the socket drained after observing readiness at `tick`.
+    pub fn clear_read_drained(&self, tick: usize) {
+        self.0.clear_read_drained(tick);
+    }
+
     /// The reactor dispatches a read event for this source.
     pub fn dispatch_readable(&self) {
         self.0.dispatch_readable();

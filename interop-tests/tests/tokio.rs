@@ -168,3 +168,34 @@ fn without_compat_tokio_types_fail_with_no_reactor() {
         assert!(msg.contains("reactor") || msg.contains("Tokio"), "{msg}");
     });
 }
+
+#[test]
+fn tokio_traits_on_split_halves() {
+    spindle::run(async {
+        let (client, server) = tcp_pair().await;
+        // An echo server from owned halves and tokio::io::copy.
+        let (mut rd, mut wr) = server.into_split();
+        let echo = spindle::spawn(async move {
+            let n = tokio::io::copy(&mut rd, &mut wr).await.unwrap();
+            AsyncWriteExt::shutdown(&mut wr).await.unwrap();
+            n
+        });
+        let mut client = client;
+        let (mut crd, mut cwr) = client.split();
+        let data = payload(300_000);
+        let (_, echoed) = futures_lite::future::zip(
+            async {
+                cwr.write_all(&data).await.unwrap();
+                AsyncWriteExt::shutdown(&mut cwr).await.unwrap();
+            },
+            async {
+                let mut echoed = Vec::new();
+                crd.read_to_end(&mut echoed).await.unwrap();
+                echoed
+            },
+        )
+        .await;
+        assert_eq!(echo.await.unwrap(), 300_000);
+        assert!(echoed == data, "echo differs");
+    });
+}

@@ -16,7 +16,26 @@ impl Wake for Flag {
     }
 }
 
+/// How the task gives up its readiness: after `WouldBlock`, or after a read that proved the
+/// socket drained (`TCP_INQ` = 0).
+#[derive(Clone, Copy)]
+enum Clear {
+    WouldBlock,
+    Drained,
+}
+
+fn clear(source: &IoSource, how: Clear, tick: usize) {
+    match how {
+        Clear::WouldBlock => source.clear_read(tick),
+        Clear::Drained => source.clear_read_drained(tick),
+    }
+}
+
 fn race(clear_before_event: bool) {
+    race_with(clear_before_event, Clear::WouldBlock);
+}
+
+fn race_with(clear_before_event: bool, how: Clear) {
     loom::model(move || {
         let source = IoSource::new();
         let flag = Arc::new(Flag(AtomicBool::new(false)));
@@ -26,14 +45,14 @@ fn race(clear_before_event: bool) {
             panic!("a new source starts ready");
         };
         if clear_before_event {
-            source.clear_read(tick);
+            clear(&source, how, tick);
         }
         let dispatcher = {
             let source = source.clone();
             loom::thread::spawn(move || source.dispatch_readable())
         };
         if !clear_before_event {
-            source.clear_read(tick);
+            clear(&source, how, tick);
         }
         let ready = source.poll_read(&mut cx).is_ready();
         dispatcher.join().unwrap();
@@ -49,4 +68,10 @@ fn event_racing_registration_is_not_lost() {
 #[test]
 fn event_racing_clear_is_not_lost() {
     race(false);
+}
+
+#[test]
+fn event_racing_drained_clear_is_not_lost() {
+    race_with(true, Clear::Drained);
+    race_with(false, Clear::Drained);
 }

@@ -1,7 +1,7 @@
 //! tokio's I/O traits on spindle's streams (feature `tokio-io`).
 //!
-//! [`TcpStream`] and [`UnixStream`] (and shared references to them, like their `futures_io`
-//! impls) implement [`tokio::io::AsyncRead`] and [`tokio::io::AsyncWrite`], so code written
+//! [`TcpStream`] and [`UnixStream`] (shared references to them, like their `futures_io` impls,
+//! and their split halves) implement [`tokio::io::AsyncRead`] and [`tokio::io::AsyncWrite`], so code written
 //! against tokio's traits — `tokio::io::copy`, `tokio_util::codec::Framed`, tonic's and
 //! hyper-util's `TokioIo` — takes spindle sockets as they are. They are driven by spindle's
 //! reactor: no tokio runtime is involved (for tokio-only *types* see `spindle::compat`).
@@ -158,6 +158,82 @@ macro_rules! impl_tokio_io {
 impl_tokio_io!(TcpStream);
 #[cfg(unix)]
 impl_tokio_io!(UnixStream);
+
+/// tokio's traits for the split halves of a stream type (in module `$m`): the read halves read
+/// through the stream (`AsRef`), uninitialized buffers included; the write halves use their
+/// `futures_io` impls (`poll_shutdown` shuts the write direction down, like `poll_close`).
+macro_rules! impl_tokio_io_halves {
+    ($m:ident) => {
+        /// tokio's `AsyncRead` (feature `tokio-io`).
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
+        impl tokio::io::AsyncRead for crate::net::$m::ReadHalf<'_> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                poll_read_socket(self.get_mut().as_ref(), cx, buf)
+            }
+        }
+
+        /// tokio's `AsyncRead` (feature `tokio-io`).
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
+        impl tokio::io::AsyncRead for crate::net::$m::OwnedReadHalf {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                poll_read_socket(self.get_mut().as_ref(), cx, buf)
+            }
+        }
+
+        impl_tokio_write_half!(crate::net::$m::WriteHalf<'_>);
+        impl_tokio_write_half!(crate::net::$m::OwnedWriteHalf);
+    };
+}
+
+/// tokio's `AsyncWrite` for a write half, through its `futures_io::AsyncWrite`.
+macro_rules! impl_tokio_write_half {
+    ($ty:ty) => {
+        /// tokio's `AsyncWrite` (feature `tokio-io`); `poll_shutdown` shuts the write
+        /// direction down.
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_close(self, cx)
+            }
+        }
+    };
+}
+
+impl_tokio_io_halves!(tcp);
+#[cfg(unix)]
+impl_tokio_io_halves!(unix);
 
 #[cfg(feature = "hyper")]
 mod spindle_io {

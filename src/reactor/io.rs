@@ -3,40 +3,64 @@
 //!
 //! * Every socket is registered once, **edge-triggered**, for both directions
 //!   (`PollMode::Edge` + `Event::all`), so an event never costs a re-arm syscall.
-//! * Each registration owns an `Arc<Source>`: one readiness word (read bit, write bit, closed bit
-//!   and a tick that counts events) plus two waiter lists behind a small per-source mutex. The
-//!   driver's slab (key → source) is locked only to register, deregister, dispatch a batch of
-//!   events and shut down; polling a socket never touches it.
-//! * Readiness is optimistic: a new socket counts as ready both ways, the operation is simply
-//!   attempted, and only `WouldBlock` clears the bit, and only if the tick has not moved since the
-//!   readiness was observed (an event that arrived meanwhile keeps it set). A waiter stores its
-//!   waker under the source mutex and re-reads the word there, while dispatch updates the word
-//!   *before* taking that mutex, so an event that lands between "WouldBlock" and "waker stored"
-//!   is never lost.
+//! * Each registration owns an `Arc<Source>`: one readiness word (read and write bits, the
+//!   "read closed" and "write closed" bits, the runtime's shut-down bit, and a tick that counts
+//!   events) plus two waiter lists behind a small per-source mutex. The driver's slab
+//!   (key → source) is locked only to register, deregister, dispatch a batch of events and shut
+//!   down; polling a socket never touches it.
+//! * Readiness is optimistic: a new socket counts as ready both ways and the operation is simply
+//!   attempted. Readiness is cleared in exactly two cases, both only if the tick has not moved
+//!   since the readiness was observed (an event that arrived meanwhile keeps it set):
+//!   1. the operation hit `WouldBlock`: the OS itself says there is nothing to do, so the bit and
+//!      that direction's closed bit are cleared (any later change of the socket is a new event);
+//!   2. the operation succeeded and proved the direction *drained* ([`Progress::Drained`]): a
+//!      TCP read after which the kernel's `TCP_INQ` count says nothing (no byte, no FIN) is left,
+//!      or a short write (the send buffer filled up, so the kernel will signal when it has room
+//!      again). This saves the one `WouldBlock` syscall per request that a keep-alive
+//!      connection would otherwise pay. It is vetoed while the direction's closed bit is set.
+//! * The closed bits are set by an event that carries `EPOLLHUP` or `EPOLLERR`
+//!   (`Event::is_interrupt` / `Event::is_err`) and by a read that returned end-of-file
+//!   ([`Progress::Closed`]); they count as readiness for their direction. `polling` 3 cannot
+//!   request `EPOLLRDHUP`, and `EPOLLHUP` only comes once *both* directions are shut, so the
+//!   closed bits alone could not make tokio's rule ("a short read clears read readiness unless
+//!   read-closed was seen") safe: a last data segment that carries the peer's FIN would be read
+//!   short and its EOF lost. The `TCP_INQ` count is exact instead: after a FIN it is 1 even when
+//!   no data is left (`net::sys`).
+//! * A waiter stores its waker under the source mutex and re-reads the word there, while dispatch
+//!   updates the word *before* taking that mutex, so an event that lands between "WouldBlock"
+//!   (or "drained") and "waker stored" is never lost.
 //! * Several tasks may wait on one direction (an `Arc<UdpSocket>` read by many tasks, several
 //!   acceptors): each direction keeps a list of distinct wakers and an event wakes them all.
 //! * Wakers are collected under the locks and woken (or dropped) only after every lock is released.
-//! * `shutdown` sets the closed bit on every source and wakes every waiter; from then on each
+//! * `shutdown` sets the shut-down bit on every source and wakes every waiter; from then on each
 //!   operation fails with an error instead of waiting for a reactor that nobody drives, and new
 //!   registrations are refused.
 //! * Dropping a [`PollIo`] deletes the fd from the poller before the fd is closed. A key freed this
 //!   way may be reused at once; an event of the old fd still in the current batch then only
 //!   causes one spurious wake-up and a retried operation, never a missed one.
+//! * Every async socket operation goes through [`PollIo::poll_ready`] (directly, or through
+//!   [`PollIo::poll_io`] / [`PollIo::poll_io_hinted`]), the one place where a cooperative budget
+//!   can be spent. The `try_*` operations ([`PollIo::try_io`]) never wait and, as in tokio,
+//!   spend no budget.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::reactor::Reactor;
 use polling::{Event, PollMode};
-use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::task::{Context, Poll, Waker};
 
-/// Readiness word layout: the low three bits are flags, the rest counts events.
-const READABLE: usize = 0b001;
-const WRITABLE: usize = 0b010;
-const CLOSED: usize = 0b100;
-const TICK_ONE: usize = 0b1000;
+/// Readiness word layout: the low five bits are flags, the rest counts events.
+const READABLE: usize = 0b0_0001;
+const WRITABLE: usize = 0b0_0010;
+/// The runtime shut down: every operation fails from now on.
+const SHUT_DOWN: usize = 0b0_0100;
+/// The peer will send nothing more (EOF seen, or a hang-up / error event).
+const READ_CLOSED: usize = 0b0_1000;
+/// Writing can only fail from now on (a hang-up / error event).
+const WRITE_CLOSED: usize = 0b1_0000;
+const TICK_ONE: usize = 0b10_0000;
 const TICK_MASK: usize = !(TICK_ONE - 1);
 
 const SHUT_DOWN_MSG: &str = "the spindle runtime this socket belongs to has shut down";
@@ -67,12 +91,30 @@ impl Direction {
             Direction::Write => WRITABLE,
         }
     }
+
+    fn closed_bit(self) -> usize {
+        match self {
+            Direction::Read => READ_CLOSED,
+            Direction::Write => WRITE_CLOSED,
+        }
+    }
+}
+
+/// What a successful operation learned about its direction (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Nothing: the readiness stays as it is (the next operation is attempted at once).
+    Unknown,
+    /// The OS proved the direction drained: clear its readiness if that is still safe.
+    Drained,
+    /// The direction reached its end (a read returned EOF): keep it ready for good.
+    Closed,
 }
 
 /// The readiness of one registered fd and the tasks waiting on it.
 struct Source {
     key: usize,
-    /// `READABLE | WRITABLE | CLOSED` flags plus the event tick (see the constants above).
+    /// Readiness flags plus the event tick (see the constants above).
     state: AtomicUsize,
     waiters: Mutex<Waiters>,
 }
@@ -103,37 +145,42 @@ impl Source {
                 Some((s | bits).wrapping_add(TICK_ONE))
             });
         let mut waiters = crate::loom::lock(&self.waiters);
-        if bits & (READABLE | CLOSED) != 0 {
+        if bits & (READABLE | READ_CLOSED | SHUT_DOWN) != 0 {
             out.append(&mut waiters.read);
         }
-        if bits & (WRITABLE | CLOSED) != 0 {
+        if bits & (WRITABLE | WRITE_CLOSED | SHUT_DOWN) != 0 {
             out.append(&mut waiters.write);
         }
     }
 
-    /// `Some` when a poll of `bit` can finish now: the tick of the observed readiness, or the
+    /// `Some` when a poll of `dir` can finish now: the tick of the observed readiness, or the
     /// shut-down error.
-    fn check(state: usize, bit: usize) -> Option<io::Result<usize>> {
-        if state & CLOSED != 0 {
+    fn check(state: usize, dir: Direction) -> Option<io::Result<usize>> {
+        if state & SHUT_DOWN != 0 {
             Some(Err(shut_down_error()))
-        } else if state & bit != 0 {
+        } else if state & (dir.bit() | dir.closed_bit()) != 0 {
             Some(Ok(state & TICK_MASK))
         } else {
             None
         }
     }
 
-    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<usize>> {
-        let bit = dir.bit();
+    /// The readiness of `dir` without registering a waker: `Ok(None)` when not ready.
+    fn try_ready(&self, dir: Direction) -> io::Result<Option<usize>> {
         // Acquire: pairs with the AcqRel update in `set_ready`.
-        if let Some(ready) = Self::check(self.state.load(Ordering::Acquire), bit) {
+        Self::check(self.state.load(Ordering::Acquire), dir).transpose()
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<usize>> {
+        // Acquire: pairs with the AcqRel update in `set_ready`.
+        if let Some(ready) = Self::check(self.state.load(Ordering::Acquire), dir) {
             return Poll::Ready(ready);
         }
         let mut waiters = crate::loom::lock(&self.waiters);
         // Re-check under the mutex: `set_ready` updates the word before it takes this mutex, so
         // either we see its bit now or it sees (and wakes) the waker we store below.
         // Acquire: as above.
-        if let Some(ready) = Self::check(self.state.load(Ordering::Acquire), bit) {
+        if let Some(ready) = Self::check(self.state.load(Ordering::Acquire), dir) {
             return Poll::Ready(ready);
         }
         let list = match dir {
@@ -146,17 +193,37 @@ impl Source {
         Poll::Pending
     }
 
-    /// Clears `dir`'s bit after an operation hit `WouldBlock`, unless an event arrived since
-    /// the readiness with `tick` was observed.
+    /// Clears `dir`'s readiness and closed bits after an operation hit `WouldBlock`, unless an
+    /// event arrived since the readiness with `tick` was observed.
     fn clear_readiness(&self, dir: Direction, tick: usize) {
-        let bit = dir.bit();
+        let bits = dir.bit() | dir.closed_bit();
         // AcqRel/Acquire: the same word as in `set_ready`; a failed update (tick moved) keeps
         // the newer readiness.
         let _ = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-                (s & TICK_MASK == tick && s & bit != 0).then_some(s & !bit)
+                (s & TICK_MASK == tick && s & bits != 0).then_some(s & !bits)
             });
+    }
+
+    /// Clears `dir`'s readiness bit after a successful operation proved the direction drained,
+    /// unless an event arrived since the readiness with `tick` was observed or the direction
+    /// is closed (then the next operation must run at once to report EOF or the error).
+    fn clear_drained(&self, dir: Direction, tick: usize) {
+        let (bit, closed) = (dir.bit(), dir.closed_bit());
+        // AcqRel/Acquire: as in `clear_readiness`.
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & TICK_MASK == tick && s & closed == 0 && s & bit != 0).then_some(s & !bit)
+            });
+    }
+
+    /// Records that `dir` reached its end (EOF was read): it stays ready from now on.
+    fn mark_closed(&self, dir: Direction) {
+        // Release: an ordinary flag update of the same word; nobody needs waking (the caller
+        // already holds this readiness) and no other memory is published with it.
+        self.state.fetch_or(dir.closed_bit(), Ordering::Release);
     }
 }
 
@@ -210,6 +277,12 @@ impl IoDriver {
                 if event.writable {
                     bits |= WRITABLE;
                 }
+                // A hang-up (both directions shut, or a reset) or a socket error: the next
+                // operation in either direction returns at once (EOF or the error), so neither
+                // direction may be cleared as drained any more.
+                if event.is_interrupt() || event.is_err() == Some(true) {
+                    bits |= READ_CLOSED | WRITE_CLOSED;
+                }
                 if bits == 0 {
                     continue;
                 }
@@ -226,14 +299,14 @@ impl IoDriver {
         woken
     }
 
-    /// Marks every source closed and wakes all their waiters; later registrations fail.
+    /// Marks every source shut down and wakes all their waiters; later registrations fail.
     pub(crate) fn shutdown(&self) {
         let mut wakers = Vec::new();
         {
             let mut slab = crate::loom::lock(&self.slab);
             slab.closed = true;
             for source in slab.entries.iter().flatten() {
-                source.set_ready(CLOSED, &mut wakers);
+                source.set_ready(SHUT_DOWN, &mut wakers);
             }
         }
         for waker in wakers {
@@ -318,6 +391,12 @@ impl<T: AsFd> PollIo<T> {
             .expect("PollIo's object is only taken by `into_inner`, which consumes it")
     }
 
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.io
+            .as_mut()
+            .expect("PollIo's object is only taken by `into_inner`, which consumes it")
+    }
+
     /// The reactor this object is registered with (sockets it accepts join the same one).
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
@@ -353,6 +432,15 @@ impl<T: AsFd> PollIo<T> {
         self.source.clear_readiness(dir, tick);
     }
 
+    /// Applies what a successful operation learned about `dir` (readiness observed at `tick`).
+    fn record(&self, dir: Direction, tick: usize, progress: Progress) {
+        match progress {
+            Progress::Unknown => {}
+            Progress::Drained => self.source.clear_drained(dir, tick),
+            Progress::Closed => self.source.mark_closed(dir),
+        }
+    }
+
     /// Runs `op` when `dir` is ready, retrying after the next event each time it hits
     /// `WouldBlock` (and at once on `Interrupted`). Any other result is returned as is.
     pub(crate) fn poll_io<R>(
@@ -361,6 +449,18 @@ impl<T: AsFd> PollIo<T> {
         dir: Direction,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_hinted(cx, dir, |io| op(io).map(|r| (r, Progress::Unknown)))
+    }
+
+    /// [`poll_io`](Self::poll_io) for an operation that also reports what it learned about the
+    /// direction ([`Progress`]): a drained direction waits for the next event instead of trying
+    /// (and failing with `WouldBlock`) first.
+    pub(crate) fn poll_io_hinted<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&T) -> io::Result<(R, Progress)>,
+    ) -> Poll<io::Result<R>> {
         loop {
             let tick = match self.poll_ready(cx, dir) {
                 Poll::Ready(Ok(tick)) => tick,
@@ -368,23 +468,45 @@ impl<T: AsFd> PollIo<T> {
                 Poll::Pending => return Poll::Pending,
             };
             match op(self.get_ref()) {
+                Ok((value, progress)) => {
+                    self.record(dir, tick, progress);
+                    return Poll::Ready(Ok(value));
+                }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.clear_readiness(dir, tick);
                 }
                 // A signal interrupted the call before it did anything: just retry.
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
+                Err(err) => return Poll::Ready(Err(err)),
             }
         }
     }
 
-    /// The async form of [`poll_io`](Self::poll_io).
-    pub(crate) async fn io<R>(
+    /// Runs `op` once if `dir` is ready, without waiting: `WouldBlock` when it is not ready or
+    /// the operation would block (then the readiness is cleared, as in `poll_io`). Spends no
+    /// cooperative budget, as tokio's `try_*` operations do.
+    pub(crate) fn try_io<R>(
         &self,
         dir: Direction,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        mut op: impl FnMut(&T) -> io::Result<(R, Progress)>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(cx, dir, &mut op)).await
+        loop {
+            let Some(tick) = self.source.try_ready(dir)? else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            };
+            match op(self.get_ref()) {
+                Ok((value, progress)) => {
+                    self.record(dir, tick, progress);
+                    return Ok(value);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear_readiness(dir, tick);
+                    return Err(err);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
     }
 }
 
@@ -398,311 +520,7 @@ impl<T: AsFd> Drop for PollIo<T> {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use std::io::{Read, Write};
-    use std::os::unix::net::UnixStream;
-    use std::sync::atomic::{AtomicBool, AtomicUsize as StdAtomicUsize};
-    use std::task::Wake;
-    use std::time::{Duration, Instant};
-
-    /// Counts wake-ups and unparks the waiting test thread.
-    struct CountingWaker {
-        wakes: StdAtomicUsize,
-        thread: std::thread::Thread,
-    }
-
-    impl Wake for CountingWaker {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &std::sync::Arc<Self>) {
-            self.wakes.fetch_add(1, Ordering::SeqCst);
-            self.thread.unpark();
-        }
-    }
-
-    fn counting_waker() -> (std::sync::Arc<CountingWaker>, Waker) {
-        let inner = std::sync::Arc::new(CountingWaker {
-            wakes: StdAtomicUsize::new(0),
-            thread: std::thread::current(),
-        });
-        (inner.clone(), Waker::from(inner))
-    }
-
-    fn pair() -> (UnixStream, UnixStream) {
-        let (a, b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        b.set_nonblocking(true).unwrap();
-        (a, b)
-    }
-
-    /// Drives the reactor by hand on a thread, as the scheduler's idle worker would.
-    struct Driver {
-        stop: std::sync::Arc<AtomicBool>,
-        thread: Option<std::thread::JoinHandle<usize>>,
-    }
-
-    impl Driver {
-        fn start(reactor: Arc<Reactor>) -> Driver {
-            let stop = std::sync::Arc::new(AtomicBool::new(false));
-            let stop2 = stop.clone();
-            let thread = std::thread::spawn(move || {
-                let mut events = polling::Events::new();
-                let mut woken = 0;
-                while !stop2.load(Ordering::SeqCst) {
-                    events.clear();
-                    reactor
-                        .poller()
-                        .wait(&mut events, Some(Duration::from_millis(20)))
-                        .unwrap();
-                    woken += reactor.io.dispatch(&events);
-                }
-                woken
-            });
-            Driver {
-                stop,
-                thread: Some(thread),
-            }
-        }
-
-        fn stop(mut self) -> usize {
-            self.stop.store(true, Ordering::SeqCst);
-            self.thread.take().unwrap().join().unwrap()
-        }
-    }
-
-    /// Polls `f` until it is ready, parking between polls; fails after 10 s.
-    fn block_on_poll<R>(mut f: impl FnMut(&mut Context<'_>) -> Poll<R>) -> R {
-        let (_, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Poll::Ready(r) = f(&mut cx) {
-                return r;
-            }
-            let now = Instant::now();
-            assert!(
-                now < deadline,
-                "operation did not complete: a wake-up was lost"
-            );
-            std::thread::park_timeout(deadline - now);
-        }
-    }
-
-    #[test]
-    fn registration_counts_and_drop_deregisters() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        assert!(!reactor.io.has_sources());
-        let (a, b) = pair();
-        let pa = PollIo::with_reactor(reactor.clone(), a).unwrap();
-        let pb = PollIo::with_reactor(reactor.clone(), b).unwrap();
-        assert!(reactor.io.has_sources());
-        assert_eq!(pa.source.key, 0);
-        assert_eq!(pb.source.key, 1);
-        drop(pa);
-        // The freed key is reused.
-        let (c, _d) = pair();
-        let pc = PollIo::with_reactor(reactor.clone(), c).unwrap();
-        assert_eq!(pc.source.key, 0);
-        drop(pb);
-        let inner = pc.into_inner();
-        assert!(!reactor.io.has_sources());
-        // `into_inner` removed the fd from the poller: modifying it now fails.
-        assert!(reactor.poller().modify(&inner, Event::all(0)).is_err());
-    }
-
-    #[test]
-    fn read_waits_for_data_and_wakes_once() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, b) = pair();
-        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
-        let (counter, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut buf = [0u8; 16];
-        // Optimistic first attempt: WouldBlock clears the bit and registers the waker.
-        let first = a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf));
-        assert!(first.is_pending());
-        // Polling again with the same waker does not store it twice.
-        assert!(a.poll_ready(&mut cx, Direction::Read).is_pending());
-        assert_eq!(a.source.waiters.lock().unwrap().read.len(), 1);
-        // Writable was never cleared.
-        assert!(matches!(
-            a.poll_ready(&mut cx, Direction::Write),
-            Poll::Ready(Ok(_))
-        ));
-
-        (&b).write_all(b"hello").unwrap();
-        let mut events = polling::Events::new();
-        reactor
-            .poller()
-            .wait(&mut events, Some(Duration::from_secs(5)))
-            .unwrap();
-        assert_eq!(reactor.io.dispatch(&events), 1);
-        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
-        match a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf)) {
-            Poll::Ready(Ok(5)) => assert_eq!(&buf[..5], b"hello"),
-            other => panic!("unexpected {other:?}"),
-        }
-        // Drained: the next read registers again and nothing else was woken.
-        assert!(
-            a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf))
-                .is_pending()
-        );
-        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn stale_clear_keeps_newer_readiness() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, _b) = pair();
-        let a = PollIo::with_reactor(reactor, a).unwrap();
-        let (_, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        let Poll::Ready(Ok(tick)) = a.poll_ready(&mut cx, Direction::Read) else {
-            panic!("a new source is optimistically ready");
-        };
-        // An event arrives after the operation saw WouldBlock but before the bit is cleared.
-        a.source.set_ready(READABLE, &mut Vec::new());
-        a.clear_readiness(Direction::Read, tick);
-        let Poll::Ready(Ok(newer)) = a.poll_ready(&mut cx, Direction::Read) else {
-            panic!("the newer event must survive the stale clear");
-        };
-        assert_ne!(newer, tick);
-        // A clear with the current tick does clear.
-        a.clear_readiness(Direction::Read, newer);
-        assert!(a.poll_ready(&mut cx, Direction::Read).is_pending());
-    }
-
-    #[test]
-    fn every_waiter_of_a_direction_is_woken() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, b) = pair();
-        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
-        let counters: Vec<_> = (0..3).map(|_| counting_waker()).collect();
-        for (_, waker) in &counters {
-            let mut cx = Context::from_waker(waker);
-            let mut buf = [0u8; 1];
-            assert!(
-                a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf))
-                    .is_pending()
-            );
-        }
-        (&b).write_all(b"x").unwrap();
-        let mut events = polling::Events::new();
-        reactor
-            .poller()
-            .wait(&mut events, Some(Duration::from_secs(5)))
-            .unwrap();
-        assert_eq!(reactor.io.dispatch(&events), 3);
-        for (counter, _) in &counters {
-            assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
-        }
-    }
-
-    #[test]
-    fn shutdown_wakes_waiters_and_fails_everything_after() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let (a, _b) = pair();
-        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
-        let (counter, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut buf = [0u8; 4];
-        assert!(
-            a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf))
-                .is_pending()
-        );
-        reactor.shutdown();
-        assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
-        for dir in [Direction::Read, Direction::Write] {
-            match a.poll_io(&mut cx, dir, |_| Ok(())) {
-                Poll::Ready(Err(err)) => assert_eq!(err.to_string(), SHUT_DOWN_MSG),
-                other => panic!("expected the shut-down error, got {other:?}"),
-            }
-        }
-        let (c, _d) = pair();
-        let err = PollIo::with_reactor(reactor.clone(), c).err().unwrap();
-        assert_eq!(err.to_string(), SHUT_DOWN_MSG);
-        // Dropping after shutdown still deregisters cleanly.
-        drop(a);
-        assert!(!reactor.io.has_sources());
-    }
-
-    /// Ping-pong over a socket pair between two threads while a third drives the reactor: every
-    /// read and write waits for readiness many times, so a lost wake-up would hang (and fail).
-    #[test]
-    fn ping_pong_loses_no_wake_ups() {
-        const ROUNDS: usize = 2000;
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let driver = Driver::start(reactor.clone());
-        let (a, b) = pair();
-        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
-        let b = PollIo::with_reactor(reactor.clone(), b).unwrap();
-
-        fn exchange(io: &PollIo<UnixStream>, first: bool) {
-            let mut buf = [0u8; 8];
-            for round in 0..ROUNDS as u64 {
-                if !first || round > 0 {
-                    let n = block_on_poll(|cx| {
-                        io.poll_io(cx, Direction::Read, |mut s| s.read(&mut buf))
-                    })
-                    .unwrap();
-                    assert_eq!(n, 8);
-                    let expected = if first { round - 1 } else { round };
-                    assert_eq!(u64::from_le_bytes(buf), expected);
-                }
-                if first || round + 1 < ROUNDS as u64 {
-                    let out = round.to_le_bytes();
-                    block_on_poll(|cx| io.poll_io(cx, Direction::Write, |mut s| s.write(&out)))
-                        .unwrap();
-                }
-            }
-        }
-        let t = std::thread::spawn(move || exchange(&b, false));
-        exchange(&a, true);
-        t.join().unwrap();
-        assert!(driver.stop() > 0);
-    }
-
-    /// Fills the socket buffer until writes block, then drains it from another thread: the
-    /// writer must be woken by the writable edge.
-    #[test]
-    fn blocked_writer_is_woken_when_the_peer_drains() {
-        let reactor = Arc::new(Reactor::new().unwrap());
-        let driver = Driver::start(reactor.clone());
-        let (a, b) = pair();
-        let a = PollIo::with_reactor(reactor.clone(), a).unwrap();
-        let chunk = vec![7u8; 64 * 1024];
-        let mut written = 0usize;
-        let (_, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        while let Poll::Ready(n) = a.poll_io(&mut cx, Direction::Write, |mut s| s.write(&chunk)) {
-            written += n.unwrap();
-        }
-        assert!(written > 0);
-        let target = written + 4 * chunk.len();
-        let reader = std::thread::spawn(move || {
-            b.set_nonblocking(false).unwrap();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut total = 0;
-            while total < target {
-                let n = (&b).read(&mut buf).unwrap();
-                assert!(buf[..n].iter().all(|&x| x == 7));
-                total += n;
-            }
-            total
-        });
-        while written < target {
-            let want = (target - written).min(chunk.len());
-            written += block_on_poll(|cx| {
-                a.poll_io(cx, Direction::Write, |mut s| s.write(&chunk[..want]))
-            })
-            .unwrap();
-        }
-        assert_eq!(reader.join().unwrap(), target);
-        driver.stop();
-    }
-}
+mod tests;
 
 /// One source's readiness state, for the models in `loom-tests/tests/io.rs` (via
 /// `crate::loom_api::IoSource`): the race between a task that clears readiness and waits and
@@ -722,6 +540,11 @@ impl ModelSource {
 
     pub(crate) fn clear_read(&self, tick: usize) {
         self.0.clear_readiness(Direction::Read, tick);
+    }
+
+    /// What a read that proved the socket drained does (`Progress::Drained`).
+    pub(crate) fn clear_read_drained(&self, tick: usize) {
+        self.0.clear_drained(Direction::Read, tick);
     }
 
     /// What `IoDriver::dispatch` does for a read event: set the bit, then wake the waiters.

@@ -6,7 +6,6 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,8 +20,9 @@ use std::time::Duration;
 /// * Only `http://` URIs: an `https://` URI (or another scheme, or none) fails with an
 ///   `InvalidInput` error that says so; for TLS, wrap the stream this connector returns in a
 ///   futures-io TLS stream inside your own `Service<Uri>`.
-/// * The port defaults to 80; IPv6 literals (`http://[::1]:8080/`) connect directly; every address
-///   a host name resolves to is tried in turn.
+/// * The port defaults to 80; IPv6 literals (`http://[::1]:8080/`) connect directly; a host name
+///   is resolved with [`lookup_host`](crate::net::lookup_host), off the worker threads, and every
+///   address it resolves to is tried in turn.
 /// * `TCP_NODELAY` is set on every connection (unless [`set_nodelay(false)`](Self::set_nodelay)):
 ///   HTTP writes whole messages, so Nagle's algorithm would only add latency.
 /// * [`set_connect_timeout`](Self::set_connect_timeout) bounds each connection attempt.
@@ -148,10 +148,18 @@ impl SpindleConnector {
     async fn connect(self, uri: ::hyper::Uri) -> io::Result<SpindleIo<TcpStream>> {
         let (host, port) = destination(&uri)?;
         let connecting = async {
-            match host.parse::<IpAddr>() {
-                Ok(ip) => TcpStream::connect(SocketAddr::new(ip, port)).await,
-                Err(_) => TcpStream::connect((host.as_str(), port)).await,
+            // A host name is resolved off the worker threads (`lookup_host`); each address is
+            // tried in turn and the last error is kept.
+            let mut last_err = None;
+            for addr in crate::net::lookup_host((host.as_str(), port)).await? {
+                match TcpStream::connect(addr).await {
+                    Ok(stream) => return Ok(stream),
+                    Err(err) => last_err = Some(err),
+                }
             }
+            Err(last_err.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "the host resolved to no address")
+            }))
         };
         let stream = match self.connect_timeout {
             None => connecting.await,

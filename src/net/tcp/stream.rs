@@ -1,170 +1,24 @@
-//! TCP: a listener that accepts asynchronously and a stream that connects asynchronously.
+//! [`TcpStream`]: connects asynchronously, reads and writes through the reactor (with the
+//! drained-read and short-write hints of `net::sys`), splits into halves, and exposes the
+//! readiness API and the usual socket options.
 //!
 //! `connect` creates the socket itself (through `socket2`, since `std` can only connect in
 //! blocking mode), starts a non-blocking connect, registers the socket, waits until it is
 //! writable and then asks the socket whether the connection succeeded (`SO_ERROR`, then the peer
 //! address), so a refused connection comes back as `ConnectionRefused` instead of hanging.
 
-use super::{connect_in_progress, each_addr, resolve, wait_connected};
 use crate::loom::sync::Arc;
+use crate::net::resolve::Target;
+use crate::net::{connect_in_progress, connect_outcome, sys, wait_connected};
 use crate::reactor::Reactor;
 use crate::reactor::io::{Direction, PollIo};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-/// A TCP socket server, listening for connections.
-///
-/// # Examples
-///
-/// ```no_run
-/// use futures_lite::AsyncWriteExt;
-/// use spindle::net::TcpListener;
-///
-/// async fn serve() -> std::io::Result<()> {
-///     let listener = TcpListener::bind("127.0.0.1:8080").await?;
-///     loop {
-///         let (mut stream, peer) = listener.accept().await?;
-///         spindle::spawn(async move {
-///             let _ = stream.write_all(format!("hello, {peer}\n").as_bytes()).await;
-///         });
-///     }
-/// }
-///
-/// spindle::run(serve()).unwrap();
-/// ```
-pub struct TcpListener {
-    io: PollIo<net::TcpListener>,
-}
-
-impl TcpListener {
-    /// Binds a listener to `addr`, trying each resolved address in turn (the last error is
-    /// returned if none works). Port 0 picks a free port; see [`local_addr`](Self::local_addr).
-    ///
-    /// Must be awaited inside a spindle runtime (otherwise it returns an error).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::TcpListener;
-    ///
-    /// spindle::run(async {
-    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    ///     assert_ne!(listener.local_addr().unwrap().port(), 0);
-    /// });
-    /// ```
-    pub fn bind<A: ToSocketAddrs>(
-        addr: A,
-    ) -> impl Future<Output = io::Result<TcpListener>> + Send + 'static {
-        let addrs = resolve(addr);
-        async move {
-            let listener = each_addr(&addrs?, net::TcpListener::bind)?;
-            TcpListener::from_std(listener)
-        }
-    }
-
-    /// Waits for a new connection; returns the connected stream and the peer's address.
-    ///
-    /// Several tasks may wait on one listener at once (through an `Arc`); each connection goes
-    /// to one of them.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::{TcpListener, TcpStream};
-    ///
-    /// spindle::run(async {
-    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    ///     let addr = listener.local_addr().unwrap();
-    ///     let client = spindle::spawn(async move { TcpStream::connect(addr).await.unwrap() });
-    ///     let (server_side, peer) = listener.accept().await.unwrap();
-    ///     let client = client.await.unwrap();
-    ///     assert_eq!(peer, client.local_addr().unwrap());
-    ///     assert_eq!(server_side.peer_addr().unwrap(), client.local_addr().unwrap());
-    /// });
-    /// ```
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.io.io(Direction::Read, |l| l.accept()).await?;
-        let stream = TcpStream::register(self.io.reactor().clone(), stream)?;
-        Ok((stream, peer))
-    }
-
-    /// The address this listener is bound to.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::TcpListener;
-    ///
-    /// spindle::run(async {
-    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    ///     assert!(listener.local_addr().unwrap().ip().is_loopback());
-    /// });
-    /// ```
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-
-    /// Wraps a bound `std` listener: puts it in non-blocking mode and registers it with the
-    /// current runtime. Returns an error outside a runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::TcpListener;
-    ///
-    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let addr = std_listener.local_addr().unwrap();
-    /// spindle::run(async move {
-    ///     let listener = TcpListener::from_std(std_listener).unwrap();
-    ///     assert_eq!(listener.local_addr().unwrap(), addr);
-    /// });
-    /// ```
-    pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
-        listener.set_nonblocking(true)?;
-        Ok(TcpListener {
-            io: PollIo::new(listener)?,
-        })
-    }
-
-    /// Deregisters the listener and returns the `std` listener, still in non-blocking mode.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::TcpListener;
-    ///
-    /// spindle::run(async {
-    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    ///     let addr = listener.local_addr().unwrap();
-    ///     let std_listener = listener.into_std();
-    ///     assert_eq!(std_listener.local_addr().unwrap(), addr);
-    /// });
-    /// ```
-    pub fn into_std(self) -> net::TcpListener {
-        self.io.into_inner()
-    }
-}
-
-impl fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.io.get_ref(), f)
-    }
-}
-
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// A TCP connection. Implements [`futures_io::AsyncRead`] and [`futures_io::AsyncWrite`], also
 /// for `&TcpStream`, so one task can read while another writes (share it through an `Arc`).
@@ -192,7 +46,9 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Opens a connection to `addr`, trying each resolved address in turn (the last error is
-    /// returned if none works). A closed port gives `ConnectionRefused`.
+    /// returned if none works). A closed port gives `ConnectionRefused`. A host name
+    /// (`"localhost:8080"`, `("localhost", 8080)`) is resolved off the worker thread (see the
+    /// [module doc](crate::net#addresses-and-name-resolution)).
     ///
     /// Must be awaited inside a spindle runtime (otherwise it returns an error).
     ///
@@ -215,27 +71,36 @@ impl TcpStream {
     pub fn connect<A: ToSocketAddrs>(
         addr: A,
     ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
-        let addrs = resolve(addr);
+        let target = Target::new(addr);
         async move {
             let mut last_err = None;
-            for addr in addrs? {
+            for addr in target.resolve().await? {
                 match TcpStream::connect_addr(addr).await {
                     Ok(stream) => return Ok(stream),
                     Err(err) => last_err = Some(err),
                 }
             }
-            Err(last_err.expect("`resolve` returns at least one address"))
+            Err(last_err.expect("`Target::resolve` returns at least one address"))
         }
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let reactor = crate::reactor::io::current_reactor()?;
         let socket = socket2::Socket::new(
             socket2::Domain::for_address(addr),
             socket2::Type::STREAM,
             Some(socket2::Protocol::TCP),
         )?;
+        TcpStream::connect_socket(socket, addr).await
+    }
+
+    /// Connects `socket` (non-blocking, maybe bound and configured by `TcpSocket`) to `addr`.
+    pub(crate) async fn connect_socket(
+        socket: socket2::Socket,
+        addr: SocketAddr,
+    ) -> io::Result<TcpStream> {
+        let reactor = crate::reactor::io::current_reactor()?;
         socket.set_nonblocking(true)?;
+        sys::enable_inq(&socket);
         match socket.connect(&addr.into()) {
             Ok(()) => {}
             Err(err) if connect_in_progress(&err) => {}
@@ -244,18 +109,12 @@ impl TcpStream {
         let stream = TcpStream {
             io: PollIo::with_reactor(reactor, net::TcpStream::from(socket))?,
         };
-        wait_connected(&stream.io, |s| {
-            if let Some(err) = s.take_error()? {
-                return Err(err);
-            }
-            s.peer_addr().map(|_| ())
-        })
-        .await?;
+        wait_connected(&stream.io, connect_outcome).await?;
         Ok(stream)
     }
 
-    fn register(reactor: Arc<Reactor>, stream: net::TcpStream) -> io::Result<TcpStream> {
-        stream.set_nonblocking(true)?;
+    /// Registers a connected, non-blocking stream (from `accept`) with `reactor`.
+    pub(crate) fn register(reactor: Arc<Reactor>, stream: net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: PollIo::with_reactor(reactor, stream)?,
         })
@@ -277,7 +136,10 @@ impl TcpStream {
     /// });
     /// ```
     pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
-        TcpStream::register(crate::reactor::io::current_reactor()?, stream)
+        let reactor = crate::reactor::io::current_reactor()?;
+        stream.set_nonblocking(true)?;
+        sys::enable_inq(&stream);
+        TcpStream::register(reactor, stream)
     }
 
     /// Deregisters the stream and returns the `std` stream, still in non-blocking mode.
@@ -371,7 +233,8 @@ impl TcpStream {
     }
 
     /// Shuts down the read half, the write half, or both. After `Shutdown::Write` the peer
-    /// reads end-of-file.
+    /// reads end-of-file. A connection that the peer already reset counts as shut down
+    /// (`Ok`, as in tokio), so closing a stream never fails just because the client left.
     ///
     /// # Examples
     ///
@@ -390,7 +253,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.shutdown_priv(how)
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), if any.
@@ -409,9 +272,140 @@ impl TcpStream {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
+
+    /// Receives data without removing it from the socket: the next read returns it again.
+    /// Waits until at least one byte (or end-of-file: `Ok(0)`) is there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    /// use spindle::net::{TcpListener, TcpStream};
+    ///
+    /// spindle::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let (mut server, _) = listener.accept().await.unwrap();
+    ///     client.write_all(b"GET /").await.unwrap();
+    ///     let mut head = [0u8; 3];
+    ///     let n = server.peek(&mut head).await.unwrap();
+    ///     assert_eq!(&head[..n], &b"GET"[..n]);
+    ///     let mut all = [0u8; 5];
+    ///     server.read_exact(&mut all).await.unwrap();
+    ///     assert_eq!(&all, b"GET /");
+    /// });
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls a [`peek`](Self::peek).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::AsyncWriteExt;
+    /// use spindle::net::{TcpListener, TcpStream};
+    ///
+    /// spindle::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     let (server, _) = listener.accept().await.unwrap();
+    ///     client.write_all(b"x").await.unwrap();
+    ///     let mut buf = [0u8; 1];
+    ///     let n = std::future::poll_fn(|cx| server.poll_peek(cx, &mut buf)).await.unwrap();
+    ///     assert_eq!(&buf[..n], b"x");
+    /// });
+    /// ```
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))
+    }
+
+    /// Sets `SO_LINGER`: with `Some(d)`, closing the socket waits up to `d` for unsent data
+    /// (blocking the thread that drops it, so prefer `Some(Duration::ZERO)`, which resets the
+    /// connection at once, or `None`, the default: close in the background).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle::net::{TcpListener, TcpStream};
+    /// use std::time::Duration;
+    ///
+    /// spindle::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     stream.set_linger(Some(Duration::ZERO)).unwrap();
+    ///     assert_eq!(stream.linger().unwrap(), Some(Duration::ZERO));
+    /// });
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+    }
+
+    /// The `SO_LINGER` value (see [`set_linger`](Self::set_linger)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle::net::{TcpListener, TcpStream};
+    ///
+    /// spindle::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(stream.linger().unwrap(), None);
+    /// });
+    /// ```
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket2::SockRef::from(self.io.get_ref()).linger()
+    }
+
+    /// Sets `IP_TTL`, the time-to-live of this connection's IP packets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle::net::{TcpListener, TcpStream};
+    ///
+    /// spindle::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     stream.set_ttl(100).unwrap();
+    ///     assert_eq!(stream.ttl().unwrap(), 100);
+    /// });
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The `IP_TTL` value (see [`set_ttl`](Self::set_ttl)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spindle::net::{TcpListener, TcpStream};
+    ///
+    /// spindle::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ///     assert!(stream.ttl().unwrap() > 0);
+    /// });
+    /// ```
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
 }
 
-impl_stream_io!(TcpStream);
+impl_stream_primitives!(TcpStream, sys::tcp_read_vectored);
+impl_stream_api!(TcpStream, tcp, sys::tcp_read_vectored, tcp_setup!());
+
+impl TryFrom<net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// The same as [`TcpStream::from_std`].
+    fn try_from(stream: net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(stream)
+    }
+}
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -433,8 +427,7 @@ impl AsRawFd for TcpStream {
 
 // Crate-internal hook for `integrations/uninit.rs` (features `hyper`, `tokio-io`): receive
 // straight into an uninitialized buffer (hyper's and tokio's read buffers), with the same
-// readiness handling as `AsyncRead::poll_read`. socket2's `recv` takes `&mut [MaybeUninit<u8>]`
-// and the kernel initializes exactly the bytes it reports.
+// readiness handling and drained/EOF hints as `AsyncRead::poll_read`.
 #[cfg(any(feature = "hyper", feature = "tokio-io"))]
 impl TcpStream {
     pub(crate) fn poll_recv_uninit(
@@ -443,6 +436,8 @@ impl TcpStream {
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> std::task::Poll<io::Result<usize>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
+            .poll_io_hinted(cx, crate::reactor::io::Direction::Read, |s| {
+                sys::tcp_read_uninit(s, &mut *buf)
+            })
     }
 }

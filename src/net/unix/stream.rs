@@ -1,12 +1,14 @@
-//! Unix-domain stream sockets: a listener bound to a filesystem path and streams that connect
-//! to it, both registered with the reactor.
+//! [`UnixStream`]: connects asynchronously (to a path or a Linux abstract name), reads and
+//! writes through the reactor, splits into halves, and exposes the readiness API.
 //!
 //! `connect` uses a non-blocking socket (through `socket2`) so it never blocks a worker thread;
 //! a local connect normally finishes at once, and a refused or missing path is reported
 //! immediately.
 
-use super::{connect_in_progress, wait_connected};
-use crate::reactor::io::{Direction, PollIo};
+use crate::loom::sync::Arc;
+use crate::net::{connect_in_progress, connect_outcome, sys, wait_connected};
+use crate::reactor::Reactor;
+use crate::reactor::io::PollIo;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -14,163 +16,6 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
-
-/// A Unix-domain socket server, listening for connections on a path.
-///
-/// # Examples
-///
-/// ```no_run
-/// use futures_lite::AsyncWriteExt;
-/// use spindle::net::UnixListener;
-///
-/// async fn serve() -> std::io::Result<()> {
-///     let listener = UnixListener::bind("/tmp/spindle-example.sock")?;
-///     loop {
-///         let (mut stream, _) = listener.accept().await?;
-///         spindle::spawn(async move {
-///             let _ = stream.write_all(b"hello\n").await;
-///         });
-///     }
-/// }
-///
-/// spindle::run(serve()).unwrap();
-/// ```
-pub struct UnixListener {
-    io: PollIo<net::UnixListener>,
-}
-
-impl UnixListener {
-    /// Binds a listener to `path` (which must not exist yet) and registers it with the current
-    /// runtime. Synchronous; returns an error outside a runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::UnixListener;
-    ///
-    /// let path = std::env::temp_dir().join(format!("spindle-doc-bind-{}.sock", std::process::id()));
-    /// let _ = std::fs::remove_file(&path);
-    /// spindle::run(async {
-    ///     let listener = UnixListener::bind(&path).unwrap();
-    ///     assert_eq!(listener.local_addr().unwrap().as_pathname(), Some(path.as_path()));
-    /// });
-    /// std::fs::remove_file(&path).unwrap();
-    /// ```
-    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
-        UnixListener::from_std(net::UnixListener::bind(path)?)
-    }
-
-    /// Wraps a bound `std` listener: puts it in non-blocking mode and registers it with the
-    /// current runtime. Returns an error outside a runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::UnixListener;
-    ///
-    /// let path = std::env::temp_dir().join(format!("spindle-doc-lstd-{}.sock", std::process::id()));
-    /// let _ = std::fs::remove_file(&path);
-    /// let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    /// spindle::run(async move {
-    ///     let listener = UnixListener::from_std(std_listener).unwrap();
-    ///     assert!(listener.local_addr().unwrap().as_pathname().is_some());
-    /// });
-    /// std::fs::remove_file(&path).unwrap();
-    /// ```
-    pub fn from_std(listener: net::UnixListener) -> io::Result<UnixListener> {
-        listener.set_nonblocking(true)?;
-        Ok(UnixListener {
-            io: PollIo::new(listener)?,
-        })
-    }
-
-    /// Deregisters the listener and returns the `std` listener, still in non-blocking mode.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::UnixListener;
-    ///
-    /// let path = std::env::temp_dir().join(format!("spindle-doc-linto-{}.sock", std::process::id()));
-    /// let _ = std::fs::remove_file(&path);
-    /// spindle::run(async {
-    ///     let listener = UnixListener::bind(&path).unwrap();
-    ///     let std_listener = listener.into_std();
-    ///     assert!(std_listener.local_addr().unwrap().as_pathname().is_some());
-    /// });
-    /// std::fs::remove_file(&path).unwrap();
-    /// ```
-    pub fn into_std(self) -> net::UnixListener {
-        self.io.into_inner()
-    }
-
-    /// Waits for a new connection; returns the connected stream and the peer's address (usually
-    /// unnamed).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::{UnixListener, UnixStream};
-    ///
-    /// let path = std::env::temp_dir().join(format!("spindle-doc-accept-{}.sock", std::process::id()));
-    /// let _ = std::fs::remove_file(&path);
-    /// spindle::run(async {
-    ///     let listener = UnixListener::bind(&path).unwrap();
-    ///     let client = UnixStream::connect(&path).await.unwrap();
-    ///     let (server_side, _) = listener.accept().await.unwrap();
-    ///     assert_eq!(
-    ///         server_side.local_addr().unwrap().as_pathname(),
-    ///         client.peer_addr().unwrap().as_pathname()
-    ///     );
-    /// });
-    /// std::fs::remove_file(&path).unwrap();
-    /// ```
-    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, peer) = self.io.io(Direction::Read, |l| l.accept()).await?;
-        stream.set_nonblocking(true)?;
-        let stream = UnixStream {
-            io: PollIo::with_reactor(self.io.reactor().clone(), stream)?,
-        };
-        Ok((stream, peer))
-    }
-
-    /// The address this listener is bound to.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use spindle::net::UnixListener;
-    ///
-    /// let path = std::env::temp_dir().join(format!("spindle-doc-laddr-{}.sock", std::process::id()));
-    /// let _ = std::fs::remove_file(&path);
-    /// spindle::run(async {
-    ///     let listener = UnixListener::bind(&path).unwrap();
-    ///     assert_eq!(listener.local_addr().unwrap().as_pathname(), Some(path.as_path()));
-    /// });
-    /// std::fs::remove_file(&path).unwrap();
-    /// ```
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-}
-
-impl fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.io.get_ref(), f)
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
 
 /// A Unix-domain stream connection. Implements [`futures_io::AsyncRead`] and
 /// [`futures_io::AsyncWrite`], also for `&UnixStream`.
@@ -197,9 +42,10 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the listener bound at `path`. A path nobody listens on gives an error at
-    /// once (`NotFound` or `ConnectionRefused`); if the listener's backlog is full the error has
-    /// kind `WouldBlock` (try again later). Must be awaited inside a spindle runtime.
+    /// Connects to the listener bound at `path` (on Linux, a path that starts with a NUL byte
+    /// is an abstract name). A path nobody listens on gives an error at once (`NotFound` or
+    /// `ConnectionRefused`); if the listener's backlog is full the error has kind `WouldBlock`
+    /// (try again later). Must be awaited inside a spindle runtime.
     ///
     /// # Examples
     ///
@@ -232,15 +78,48 @@ impl UnixStream {
                     net::UnixStream::from(std::os::fd::OwnedFd::from(socket)),
                 )?,
             };
-            wait_connected(&stream.io, |s| {
-                if let Some(err) = s.take_error()? {
-                    return Err(err);
-                }
-                s.peer_addr().map(|_| ())
-            })
-            .await?;
+            wait_connected(&stream.io, connect_outcome).await?;
             Ok(stream)
         }
+    }
+
+    /// A connected pair of streams (`socketpair(2)`), both registered with the current runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    /// use spindle::net::UnixStream;
+    ///
+    /// spindle::run(async {
+    ///     let (mut a, mut b) = UnixStream::pair().unwrap();
+    ///     a.write_all(b"ping").await.unwrap();
+    ///     let mut buf = [0u8; 4];
+    ///     b.read_exact(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf, b"ping");
+    /// });
+    /// ```
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let reactor = crate::reactor::io::current_reactor()?;
+        let (a, b) = net::UnixStream::pair()?;
+        for s in [&a, &b] {
+            s.set_nonblocking(true)?;
+        }
+        Ok((
+            UnixStream::register(reactor.clone(), a)?,
+            UnixStream::register(reactor, b)?,
+        ))
+    }
+
+    /// Registers a connected, non-blocking stream with `reactor`.
+    pub(crate) fn register(
+        reactor: Arc<Reactor>,
+        stream: net::UnixStream,
+    ) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        Ok(UnixStream {
+            io: PollIo::with_reactor(reactor, stream)?,
+        })
     }
 
     /// Wraps a connected `std` stream: puts it in non-blocking mode and registers it with the
@@ -322,7 +201,7 @@ impl UnixStream {
     }
 
     /// Shuts down the read half, the write half, or both. After `Shutdown::Write` the peer
-    /// reads end-of-file.
+    /// reads end-of-file. A connection the peer already closed counts as shut down (`Ok`).
     ///
     /// # Examples
     ///
@@ -341,7 +220,7 @@ impl UnixStream {
     /// });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.shutdown_priv(how)
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), if any.
@@ -362,7 +241,17 @@ impl UnixStream {
     }
 }
 
-impl_stream_io!(UnixStream);
+impl_stream_primitives!(UnixStream, sys::stream_read_vectored);
+impl_stream_api!(UnixStream, unix, sys::stream_read_vectored, unix_setup!());
+
+impl TryFrom<net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// The same as [`UnixStream::from_std`].
+    fn try_from(stream: net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(stream)
+    }
+}
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -384,8 +273,7 @@ impl AsRawFd for UnixStream {
 
 // Crate-internal hook for `integrations/uninit.rs` (features `hyper`, `tokio-io`): receive
 // straight into an uninitialized buffer (hyper's and tokio's read buffers), with the same
-// readiness handling as `AsyncRead::poll_read`. socket2's `recv` takes `&mut [MaybeUninit<u8>]`
-// and the kernel initializes exactly the bytes it reports.
+// readiness handling and drained/EOF hints as `AsyncRead::poll_read`.
 #[cfg(any(feature = "hyper", feature = "tokio-io"))]
 impl UnixStream {
     pub(crate) fn poll_recv_uninit(
@@ -394,6 +282,8 @@ impl UnixStream {
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> std::task::Poll<io::Result<usize>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| socket2::SockRef::from(s).recv(buf))
+            .poll_io_hinted(cx, crate::reactor::io::Direction::Read, |s| {
+                sys::stream_read_uninit(s, &mut *buf)
+            })
     }
 }
