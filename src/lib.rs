@@ -20,7 +20,8 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/` and `blocking/` are built on top of that.
+//! output. `time/`, `net/`, `group/`, `blocking/`, `signal/` and `process/` are built on top of
+//! that.
 //!
 //! # Cargo features
 //!
@@ -55,9 +56,13 @@ pub mod group;
 mod integrations;
 mod macro_support;
 pub mod net;
+#[cfg(not(loom))] // process-global orphan table in statics, outside the loom models
+pub mod process;
 mod reactor;
 pub mod runtime;
 mod scheduler;
+#[cfg(not(loom))] // process-wide handler state in statics, outside the loom models
+pub mod signal;
 pub mod task;
 pub mod time;
 

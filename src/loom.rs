@@ -20,7 +20,7 @@ mod imp {
             /// Process-wide counters (statics), never part of a loom model.
             pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
             pub(crate) use std::sync::atomic::{
-                AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
     }
@@ -64,7 +64,7 @@ mod imp {
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                AtomicBool, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
             };
             /// Process-wide counters (statics), never part of a loom model.
             pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;

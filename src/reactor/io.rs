@@ -19,7 +19,7 @@
 //!      again). This saves the one `WouldBlock` syscall per request that a keep-alive
 //!      connection would otherwise pay. It is vetoed while the direction's closed bit is set.
 //! * The closed bits are set by an event that carries `EPOLLHUP` or `EPOLLERR`
-//!   (`Event::is_interrupt` / `Event::is_err`) and by a read that returned end-of-file
+//!   (hang-up / error events) and by a read that returned end-of-file
 //!   ([`Progress::Closed`]); they count as readiness for their direction. `polling` 3 cannot
 //!   request `EPOLLRDHUP`, and `EPOLLHUP` only comes once *both* directions are shut, so the
 //!   closed bits alone could not make tokio's rule ("a short read clears read readiness unless
@@ -265,11 +265,11 @@ impl IoDriver {
 
     /// Records the readiness carried by `events` and wakes the tasks waiting for it. Returns how
     /// many wakers were woken.
-    pub(crate) fn dispatch(&self, events: &polling::Events) -> usize {
+    pub(crate) fn dispatch(&self, events: impl Iterator<Item = super::wait::IoEvent>) -> usize {
         let mut wakers = std::mem::take(&mut *crate::loom::lock(&self.scratch));
         {
             let slab = crate::loom::lock(&self.slab);
-            for event in events.iter() {
+            for event in events {
                 let mut bits = 0;
                 if event.readable {
                     bits |= READABLE;
@@ -280,7 +280,7 @@ impl IoDriver {
                 // A hang-up (both directions shut, or a reset) or a socket error: the next
                 // operation in either direction returns at once (EOF or the error), so neither
                 // direction may be cleared as drained any more.
-                if event.is_interrupt() || event.is_err() == Some(true) {
+                if event.closed {
                     bits |= READ_CLOSED | WRITE_CLOSED;
                 }
                 if bits == 0 {

@@ -4,27 +4,34 @@
 //! `Waker::wake` calls and nothing else. It has no thread of its own. An idle worker that wins the
 //! driver lock blocks in [`Reactor::turn`] with a timeout taken from the nearest timer; other idle
 //! workers park on a condvar, and busy workers call `turn(Some(ZERO))` every few dozen tasks so
-//! that timers and sockets are never starved. `Poller::notify` (via [`Reactor::notify`]) breaks a
+//! that timers and sockets are never starved. [`Reactor::notify`] breaks a
 //! blocked turn when new work or an earlier timer arrives.
 //!
 //! * `wheel`: the hierarchical timing wheel (pure data structure).
 //! * `timer`: the wheel behind a lock, the clock, and the earliest-deadline bookkeeping.
 //! * `io`: registration of non-blocking sockets and their read/write wakers.
+//! * `wait`: the wait itself (one `epoll_wait` per turn on Linux) and its notification.
 
 pub(crate) mod io;
 pub(crate) mod timer;
+mod wait;
 pub(crate) mod wheel;
 
-use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 use std::time::{Duration, Instant};
 
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        self.waiter.deregister(&self.poller);
+    }
+}
+
 /// One per runtime: the poller, the socket registrations and the timers.
 pub(crate) struct Reactor {
     poller: polling::Poller,
-    /// The event buffer of the one thread that drives the reactor at a time.
-    events: Mutex<polling::Events>,
+    /// Waits on the poller (one `epoll_wait` per turn on Linux) and breaks waits.
+    waiter: wait::Waiter,
     pub(crate) io: io::IoDriver,
     pub(crate) timers: timer::TimerDriver,
     shut_down: AtomicBool,
@@ -42,9 +49,11 @@ impl Reactor {
 
     /// A reactor whose timers have one shard per worker (see `timer.rs`).
     pub(crate) fn with_workers(workers: usize) -> std::io::Result<Reactor> {
+        let poller = polling::Poller::new()?;
+        let waiter = wait::Waiter::new(&poller)?;
         Ok(Reactor {
-            poller: polling::Poller::new()?,
-            events: Mutex::new(polling::Events::new()),
+            poller,
+            waiter,
             io: io::IoDriver::new(),
             timers: timer::TimerDriver::new(workers),
             shut_down: AtomicBool::new(false),
@@ -62,10 +71,8 @@ impl Reactor {
     pub(crate) fn notify(&self) {
         #[cfg(loom)]
         self.model_poller.notify();
-        // An error here means the poller's own notification pipe failed; the only effect is a
-        // longer wait, bounded by the next timer, so it is not worth a panic.
         #[cfg(not(loom))]
-        let _ = self.poller.notify();
+        self.waiter.notify(&self.poller);
     }
 
     /// Whether a busy worker's periodic zero-timeout turn has anything to look at.
@@ -96,23 +103,21 @@ impl Reactor {
 
     fn poll_io(&self, timeout: Option<Duration>) -> usize {
         #[cfg(loom)]
-        {
-            self.model_poller.wait(timeout);
-            // No OS events under loom: dispatch the empty buffer, keeping the path the same.
-            let mut events = crate::loom::lock(&self.events);
-            events.clear();
-            self.io.dispatch(&events)
+        self.model_poller.wait(timeout);
+        match self.waiter.wait(&self.poller, timeout) {
+            Ok(batch) => self.io.dispatch(batch.events()),
+            // EINTR and friends: the caller loops anyway.
+            Err(_) => 0,
         }
-        #[cfg(not(loom))]
-        {
-            let mut events = crate::loom::lock(&self.events);
-            events.clear();
-            match self.poller.wait(&mut events, timeout) {
-                Ok(_) => self.io.dispatch(&events),
-                // EINTR and friends: the caller loops anyway.
-                Err(_) => 0,
-            }
-        }
+    }
+
+    /// One wait without dispatching: the events, for tests of the socket driver.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn wait_events(&self, timeout: Option<Duration>) -> Vec<wait::IoEvent> {
+        self.waiter
+            .wait(&self.poller, timeout)
+            .map(|batch| batch.events().collect())
+            .unwrap_or_default()
     }
 
     /// Called once when the runtime shuts down: every pending timer and socket waiter is woken

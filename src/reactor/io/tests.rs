@@ -50,15 +50,10 @@ impl Driver {
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut events = polling::Events::new();
             let mut woken = 0;
             while !stop2.load(Ordering::SeqCst) {
-                events.clear();
-                reactor
-                    .poller()
-                    .wait(&mut events, Some(Duration::from_millis(20)))
-                    .unwrap();
-                woken += reactor.io.dispatch(&events);
+                let events = reactor.wait_events(Some(Duration::from_millis(20)));
+                woken += reactor.io.dispatch(events.into_iter());
             }
             woken
         });
@@ -135,12 +130,8 @@ fn read_waits_for_data_and_wakes_once() {
     ));
 
     (&b).write_all(b"hello").unwrap();
-    let mut events = polling::Events::new();
-    reactor
-        .poller()
-        .wait(&mut events, Some(Duration::from_secs(5)))
-        .unwrap();
-    assert_eq!(reactor.io.dispatch(&events), 1);
+    let events = reactor.wait_events(Some(Duration::from_secs(5)));
+    assert_eq!(reactor.io.dispatch(events.iter().copied()), 1);
     assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
     match a.poll_io(&mut cx, Direction::Read, |mut s| s.read(&mut buf)) {
         Poll::Ready(Ok(5)) => assert_eq!(&buf[..5], b"hello"),
@@ -191,12 +182,8 @@ fn every_waiter_of_a_direction_is_woken() {
         );
     }
     (&b).write_all(b"x").unwrap();
-    let mut events = polling::Events::new();
-    reactor
-        .poller()
-        .wait(&mut events, Some(Duration::from_secs(5)))
-        .unwrap();
-    assert_eq!(reactor.io.dispatch(&events), 3);
+    let events = reactor.wait_events(Some(Duration::from_secs(5)));
+    assert_eq!(reactor.io.dispatch(events.iter().copied()), 3);
     for (counter, _) in &counters {
         assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
     }
@@ -306,12 +293,8 @@ fn hinted_read_waits_for_the_next_event_without_a_wasted_call() {
     assert!(read(&mut cx, &mut calls).is_pending());
     assert_eq!(calls, 1);
     (&b).write_all(b"next").unwrap();
-    let mut events = polling::Events::new();
-    reactor
-        .poller()
-        .wait(&mut events, Some(Duration::from_secs(5)))
-        .unwrap();
-    reactor.io.dispatch(&events);
+    let events = reactor.wait_events(Some(Duration::from_secs(5)));
+    reactor.io.dispatch(events.iter().copied());
     assert_eq!(counter.wakes.load(Ordering::SeqCst), 1);
     assert!(matches!(read(&mut cx, &mut calls), Poll::Ready(Ok(4))));
     assert_eq!(calls, 2);
@@ -326,13 +309,9 @@ fn hang_up_events_set_the_closed_bits() {
     let tick = ready_tick(&a, Direction::Read).unwrap();
     a.clear_readiness(Direction::Read, tick);
     drop(b);
-    let mut events = polling::Events::new();
-    reactor
-        .poller()
-        .wait(&mut events, Some(Duration::from_secs(5)))
-        .unwrap();
-    assert!(events.iter().any(|e| e.is_interrupt()));
-    reactor.io.dispatch(&events);
+    let events = reactor.wait_events(Some(Duration::from_secs(5)));
+    assert!(events.iter().any(|e| e.closed));
+    reactor.io.dispatch(events.iter().copied());
     // Acquire: test-only read of the word.
     let state = a.source.state.load(Ordering::Acquire);
     assert_eq!(
