@@ -58,6 +58,12 @@ use std::task::{Context, Poll};
 ///
 /// The returned future is `Send` when `future` is, so it can be [`spawn`](crate::spawn)ed.
 ///
+/// **Pass an `async` block**: the tokio context is entered while the future is *polled* (and
+/// dropped), not while its argument expression is evaluated. Some tokio constructors need the
+/// context already when they are called — `tokio::time::sleep(d)` and
+/// `tokio::net::TcpStream::from_std(s)` panic outside it — so write
+/// `compat::tokio(async { tokio::time::sleep(d).await })`, not `compat::tokio(tokio::time::sleep(d))`.
+///
 /// # Examples
 ///
 /// ```
@@ -66,7 +72,7 @@ use std::task::{Context, Poll};
 /// spindle::run(async {
 ///     let start = Instant::now();
 ///     // tokio's timer, inside a spindle task.
-///     spindle::compat::tokio(tokio::time::sleep(Duration::from_millis(10))).await;
+///     spindle::compat::tokio(async { tokio::time::sleep(Duration::from_millis(10)).await }).await;
 ///     assert!(start.elapsed() >= Duration::from_millis(10));
 /// });
 /// ```
