@@ -365,7 +365,17 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn main() -> io::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> io::Result<()> {
     let args = parse_args().map_err(|msg| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
