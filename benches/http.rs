@@ -572,6 +572,7 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
 
 fn main() {
     let cfg = Config::from_env();
+    let load_at_start = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     // `cargo bench` passes `--bench`; any other argument filters nothing here.
     let (spindle_server, _spindle_rt) = start_spindle(cfg.workers, false);
     // BENCH_ZEROING=1 adds a spindle server whose reads take SpindleIo's generic path (zeroing
@@ -671,21 +672,48 @@ fn main() {
             )
         })
         .collect();
-    let spindle_rps = summary
-        .iter()
-        .find(|s| s.0 == "spindle")
-        .map_or(f64::NAN, |s| s.1);
+    // Per-round ratios: spindle and a peer measured in the same round (seconds apart) share the
+    // machine's load at that moment, so the median of the per-round ratios is steadier than the
+    // ratio of the medians when other processes come and go.
+    let spindle_runs = results.get("spindle");
+    let ratios = |name: &str, metric: fn(&RunResult) -> f64| -> Option<(f64, f64, f64)> {
+        let ours = spindle_runs?;
+        let theirs = &results[name];
+        let mut r: Vec<f64> = ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| metric(a) / metric(b))
+            .collect();
+        Some((
+            median(&mut r),
+            quantile(&mut r, 0.25),
+            quantile(&mut r, 0.75),
+        ))
+    };
     println!(
-        "| server | req/s (median) | req/s p25–p75 | p50 latency | p99 latency | server CPU / req | syscalls / req | spindle req/s ÷ this |"
+        "| server | req/s (median) | req/s p25–p75 | p50 latency | p99 latency | server CPU / req | syscalls / req | spindle ÷ this: req/s, per-round median (p25–p75) | spindle ÷ this: p99 | spindle ÷ this: CPU / req |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, rps, lo, hi, p50, p99, cpu, sys) in &summary {
+        let show = |r: Option<(f64, f64, f64)>, iqr: bool| match r {
+            Some((m, lo, hi)) if iqr => format!("{m:.2}× ({lo:.2}–{hi:.2})"),
+            Some((m, _, _)) => format!("{m:.2}×"),
+            None => "n/a".to_owned(),
+        };
         println!(
-            "| {name} | {rps:.0} | {lo:.0}–{hi:.0} | {p50:.0} µs | {p99:.0} µs | {cpu:.1} µs | {} | {:.2}× |",
+            "| {name} | {rps:.0} | {lo:.0}–{hi:.0} | {p50:.0} µs | {p99:.0} µs | {cpu:.1} µs | {} | {} | {} | {} |",
             sys.map_or("n/a".to_owned(), |s| format!("{s:.2}")),
-            spindle_rps / rps
+            show(ratios(name, |r| r.rps), true),
+            show(ratios(name, |r| r.p99_us), false),
+            show(ratios(name, |r| r.cpu_us_per_req), false),
         );
     }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "\n1-minute load average at the start / end: {} / {}",
+        load_at_start.split_whitespace().next().unwrap_or("?"),
+        load.split_whitespace().next().unwrap_or("?")
+    );
     println!(
         "\n{} workers per server, {} connections, {} interleaved rounds of {} ms; medians.",
         cfg.workers,
