@@ -253,9 +253,9 @@ async fn demo() -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("demo: serving on http://{addr}");
-    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let (stop_tx, stop_rx) = spindle::sync::oneshot::channel::<()>();
     let server = spindle::spawn(serve(listener, async move {
-        let _ = stop_rx.recv().await;
+        let _ = stop_rx.await;
     }));
 
     let connections = 16;
@@ -286,7 +286,7 @@ async fn demo() -> io::Result<()> {
     });
     spindle::time::sleep(Duration::from_millis(100)).await;
     println!("demo: stopping the server with GET /slow?ms=500 in flight");
-    let _ = stop_tx.send(()).await;
+    let _ = stop_tx.send(());
     server
         .await
         .map_err(|e| io::Error::other(format!("server task: {e}")))??;

@@ -20,8 +20,9 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/`, `blocking/`, `signal/` and `process/` are built on top of
-//! that.
+//! output. `time/`, `net/`, `group/`, `blocking/`, `signal/`, `process/` and `sync/` are
+//! built on top of that; [`sync`] has the channels and locks, [`io`] the I/O extension traits
+//! and helpers.
 //!
 //! # Cargo features
 //!
@@ -54,7 +55,9 @@ mod blocking;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
 mod integrations;
+pub mod io;
 mod macro_support;
+pub mod metrics;
 pub mod net;
 #[cfg(not(loom))] // process-global orphan table in statics, outside the loom models
 pub mod process;
@@ -63,6 +66,7 @@ pub mod runtime;
 mod scheduler;
 #[cfg(not(loom))] // process-wide handler state in statics, outside the loom models
 pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -11,16 +11,21 @@
 #[cfg(not(loom))]
 mod imp {
     pub(crate) mod sync {
-        pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+        pub(crate) use std::sync::{
+            Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        };
         /// The runtime handle's `Arc`: std in both builds (loom's has no `new_cyclic`/`Weak`,
         /// and the handle is not part of any model).
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
-            /// Process-wide counters (statics), never part of a loom model.
-            pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
             pub(crate) use std::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            };
+            /// Process-wide counters (statics) and statistics shared with threads loom does not
+            /// run (rayon's), never part of a loom model.
+            pub(crate) use std::sync::atomic::{
+                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
             };
         }
     }
@@ -58,16 +63,21 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) mod sync {
-        pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+        pub(crate) use loom::sync::{
+            Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        };
         // loom has no Weak / new_cyclic; the runtime handle that needs them is not modelled.
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+                AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
             };
-            /// Process-wide counters (statics), never part of a loom model.
-            pub(crate) use std::sync::atomic::AtomicU64 as StdAtomicU64;
+            /// Process-wide counters (statics) and statistics shared with threads loom does not
+            /// run (rayon's), never part of a loom model.
+            pub(crate) use std::sync::atomic::{
+                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+            };
         }
     }
 
@@ -115,5 +125,30 @@ pub(crate) fn lock<T>(mutex: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
     #[cfg(loom)]
     {
         mutex.lock().unwrap()
+    }
+}
+
+/// [`lock`] for a read lock.
+pub(crate) fn read<T>(lock: &sync::RwLock<T>) -> sync::RwLockReadGuard<'_, T> {
+    #[cfg(not(loom))]
+    {
+        lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    #[cfg(loom)]
+    {
+        lock.read().unwrap()
+    }
+}
+
+/// [`lock`] for a write lock.
+pub(crate) fn write<T>(lock: &sync::RwLock<T>) -> sync::RwLockWriteGuard<'_, T> {
+    #[cfg(not(loom))]
+    {
+        lock.write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    #[cfg(loom)]
+    {
+        lock.write().unwrap()
     }
 }

@@ -106,6 +106,33 @@ impl Runnable {
     }
 }
 
+/// `scheduler/lifo.rs`: a worker's LIFO slot, which the owner puts into and takes from, and a
+/// thief may take from when the watchdog saw the owner stuck.
+pub struct LifoSlot(crate::scheduler::lifo::LifoSlot);
+
+impl Default for LifoSlot {
+    fn default() -> Self {
+        LifoSlot::new()
+    }
+}
+
+impl LifoSlot {
+    /// An empty slot.
+    pub fn new() -> LifoSlot {
+        LifoSlot(crate::scheduler::lifo::LifoSlot::new())
+    }
+
+    /// Owner: puts a task; returns the one it displaced.
+    pub fn put(&self, task: Runnable) -> Option<Runnable> {
+        self.0.put(task.0).map(Runnable)
+    }
+
+    /// Owner or thief: takes the task, if any.
+    pub fn take(&self) -> Option<Runnable> {
+        self.0.take().map(Runnable)
+    }
+}
+
 impl std::fmt::Debug for Runnable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -357,7 +384,7 @@ impl Runtime {
     /// A scheduler with `workers` workers over a fresh reactor.
     pub fn new(workers: usize) -> (Runtime, Vec<Worker>) {
         let reactor = Arc::new(Reactor::new().expect("reactor"));
-        let (scheduler, launchers) = Scheduler::new(workers, reactor);
+        let (scheduler, launchers) = Scheduler::new(workers, reactor, None);
         (
             Runtime { scheduler },
             launchers.into_iter().map(Worker).collect(),

@@ -8,7 +8,7 @@
 
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
-use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
+use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule, TaskKind};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -78,8 +78,10 @@ impl Handle {
         let scheduler = BlockingSchedule {
             handle: self.inner.clone(),
         };
+        let meta = meta.kind(TaskKind::Blocking);
         let (notified, join) =
             crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone(), meta);
+        self.inner.scheduler.count_spawn();
         if crate::task::register_unstarted(&notified) {
             scheduler.schedule(notified);
         } else {
@@ -142,5 +144,9 @@ impl Schedule for BlockingSchedule {
 
     fn owned_tasks(&self) -> &OwnedTasks {
         self.handle.scheduler.owned()
+    }
+
+    fn task_completed(&self) {
+        self.handle.scheduler.count_completed();
     }
 }

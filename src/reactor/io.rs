@@ -256,6 +256,12 @@ impl IoDriver {
         }
     }
 
+    /// How many sources are registered (the `io_sources` metric).
+    pub(crate) fn sources(&self) -> usize {
+        // Relaxed: a statistic.
+        self.registered.load(Ordering::Relaxed)
+    }
+
     /// Whether any socket is registered (so a zero-timeout turn may find events).
     pub(crate) fn has_sources(&self) -> bool {
         // Relaxed: a hint for busy workers; a stale answer delays one opportunistic poll, and an
@@ -419,12 +425,34 @@ impl<T: AsFd> PollIo<T> {
     }
 
     /// Ready once `dir` may make progress, with the tick to hand to `clear_readiness`.
+    ///
+    /// Spends one unit of the task's cooperative budget when ready (see `task::coop`).
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
     ) -> Poll<io::Result<usize>> {
-        self.source.poll_ready(cx, dir)
+        let coop = match crate::task::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
+        let ready = self.poll_source(cx, dir);
+        if ready.is_ready() {
+            coop.made_progress();
+        }
+        ready
+    }
+
+    /// The source's readiness; records what the task waits on when it is not ready.
+    fn poll_source(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<usize>> {
+        let ready = self.source.poll_ready(cx, dir);
+        if ready.is_pending() {
+            crate::task::info::set_waiting(crate::task::info::WaitOn::Io {
+                fd: self.get_ref().as_fd().as_raw_fd(),
+                write: dir == Direction::Write,
+            });
+        }
+        ready
     }
 
     /// Forget `dir`'s readiness observed at `tick` (after the operation hit `WouldBlock`).
@@ -461,15 +489,25 @@ impl<T: AsFd> PollIo<T> {
         dir: Direction,
         mut op: impl FnMut(&T) -> io::Result<(R, Progress)>,
     ) -> Poll<io::Result<R>> {
+        // One unit of the cooperative budget per completed operation (given back if the
+        // operation ends up waiting), so a task whose socket is always ready still yields.
+        let coop = match crate::task::coop::poll_proceed(cx) {
+            Poll::Ready(coop) => coop,
+            Poll::Pending => return Poll::Pending,
+        };
         loop {
-            let tick = match self.poll_ready(cx, dir) {
+            let tick = match self.poll_source(cx, dir) {
                 Poll::Ready(Ok(tick)) => tick,
-                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Ready(Err(err)) => {
+                    coop.made_progress();
+                    return Poll::Ready(Err(err));
+                }
                 Poll::Pending => return Poll::Pending,
             };
             match op(self.get_ref()) {
                 Ok((value, progress)) => {
                     self.record(dir, tick, progress);
+                    coop.made_progress();
                     return Poll::Ready(Ok(value));
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
@@ -477,7 +515,10 @@ impl<T: AsFd> PollIo<T> {
                 }
                 // A signal interrupted the call before it did anything: just retry.
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Poll::Ready(Err(err)),
+                Err(err) => {
+                    coop.made_progress();
+                    return Poll::Ready(Err(err));
+                }
             }
         }
     }

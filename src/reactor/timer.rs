@@ -234,7 +234,7 @@ impl TimerDriver {
     }
 
     /// The instant a tick starts at, `None` if it is not representable.
-    fn tick_instant(&self, tick: u64) -> Option<Instant> {
+    pub(crate) fn tick_instant(&self, tick: u64) -> Option<Instant> {
         self.origin.checked_add(Duration::from_millis(tick))
     }
 

@@ -6,6 +6,7 @@
 //! weak runtime context, so `spawn` and `Handle::current()` work inside the closures.
 
 use super::{HandleInner, ThreadExits, context};
+use crate::loom::sync::atomic::{Ordering, StdAtomicUsize as AtomicUsize};
 use crate::loom::sync::{Mutex, StdArc, StdWeak};
 use std::io;
 use std::time::Instant;
@@ -14,6 +15,10 @@ pub(crate) struct ComputePool {
     /// Taken at shutdown; `None` afterwards, and blocking tasks are then cancelled at once.
     pool: Mutex<Option<StdArc<rayon::ThreadPool>>>,
     exits: StdArc<ThreadExits>,
+    threads: usize,
+    /// Jobs handed to rayon and not started yet, and jobs running (metrics).
+    queued: StdArc<AtomicUsize>,
+    active: StdArc<AtomicUsize>,
 }
 
 impl ComputePool {
@@ -43,6 +48,9 @@ impl ComputePool {
         Ok(ComputePool {
             pool: Mutex::new(Some(StdArc::new(pool))),
             exits,
+            threads,
+            queued: StdArc::new(AtomicUsize::new(0)),
+            active: StdArc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -51,11 +59,42 @@ impl ComputePool {
         let pool = crate::loom::lock(&self.pool).clone();
         match pool {
             Some(pool) => {
-                pool.spawn(job);
+                let (queued, active) = (self.queued.clone(), self.active.clone());
+                // Relaxed (all four): statistics for the metrics.
+                queued.fetch_add(1, Ordering::Relaxed);
+                pool.spawn(move || {
+                    struct Finished(StdArc<AtomicUsize>);
+                    impl Drop for Finished {
+                        fn drop(&mut self) {
+                            self.0.fetch_sub(1, Ordering::Relaxed);
+                        }
+                    }
+                    queued.fetch_sub(1, Ordering::Relaxed);
+                    active.fetch_add(1, Ordering::Relaxed);
+                    let _finished = Finished(active);
+                    job();
+                });
                 true
             }
             None => false,
         }
+    }
+
+    /// Threads in the pool.
+    pub(crate) fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Jobs waiting for a pool thread.
+    pub(crate) fn queue_depth(&self) -> usize {
+        // Relaxed: a statistic.
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Jobs running on the pool.
+    pub(crate) fn active_jobs(&self) -> usize {
+        // Relaxed: a statistic.
+        self.active.load(Ordering::Relaxed)
     }
 
     /// Whether the calling thread is one of this pool's threads.

@@ -18,8 +18,10 @@ pub(crate) mod context;
 pub(crate) mod task_builder;
 
 use crate::loom::sync::{Condvar, Mutex, StdArc};
+pub use crate::metrics::{Dump, RuntimeMetrics, TaskInfo, TaskState, WaitsOn};
 use crate::reactor::Reactor;
-use crate::scheduler::Scheduler;
+pub use crate::scheduler::SlowPoll;
+use crate::scheduler::{Scheduler, SlowPollHook};
 use crate::task::{JoinHandle, Meta};
 use compute::ComputePool;
 use std::fmt;
@@ -44,6 +46,7 @@ pub struct Builder {
     worker_threads: usize,
     compute_threads: usize,
     thread_name: String,
+    slow_poll: Option<SlowPollHook>,
 }
 
 impl Default for Builder {
@@ -64,6 +67,7 @@ impl Builder {
             worker_threads: num_cpus::get(),
             compute_threads: num_cpus::get(),
             thread_name: "spindle".into(),
+            slow_poll: None,
         }
     }
 
@@ -101,6 +105,32 @@ impl Builder {
         self
     }
 
+    /// Calls `callback` on the worker thread, right after the poll, whenever one poll of a
+    /// task held its worker for `threshold` or longer: the report names the task (id, name,
+    /// spawn location) and the duration. This is how a blocking call hidden in async code is
+    /// found. Polls are timed only when a callback is set (two clock reads per poll); a panic in
+    /// the callback is caught and ignored.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = spindle::runtime::Builder::new()
+    ///     .on_slow_poll(Duration::from_millis(100), |slow| eprintln!("slow poll: {slow}"))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {});
+    /// ```
+    pub fn on_slow_poll<F>(mut self, threshold: Duration, callback: F) -> Builder
+    where
+        F: Fn(&SlowPoll) + Send + Sync + 'static,
+    {
+        self.slow_poll = Some(SlowPollHook {
+            threshold,
+            callback: std::sync::Arc::new(callback),
+        });
+        self
+    }
+
     /// Starts the runtime. A thread count of 0 or above [`MAX_THREADS`], or a thread name
     /// containing a NUL byte, is an `InvalidInput` error (nothing is started).
     ///
@@ -111,7 +141,8 @@ impl Builder {
     pub fn build(self) -> io::Result<Runtime> {
         self.validate()?;
         let reactor = crate::loom::sync::Arc::new(Reactor::with_workers(self.worker_threads)?);
-        let (scheduler, launchers) = Scheduler::new(self.worker_threads, reactor);
+        let (scheduler, launchers) =
+            Scheduler::new(self.worker_threads, reactor, self.slow_poll.clone());
         let exits = StdArc::new(ThreadExits::default());
 
         let mut pool_error = None;
@@ -154,6 +185,7 @@ impl Builder {
                 }
             }
         }
+        runtime.spawn_watchdog(&self.thread_name)?;
         Ok(runtime)
     }
 }
@@ -278,6 +310,32 @@ impl Runtime {
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
+    }
+
+    /// Starts the scheduler's watchdog thread (see `scheduler/watchdog.rs`).
+    fn spawn_watchdog(&mut self, name: &str) -> io::Result<()> {
+        #[cfg(not(loom))]
+        {
+            let scheduler = self.handle.inner.scheduler.clone();
+            let exits = self.exits.clone();
+            exits.started();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{name}-watchdog"))
+                .spawn(move || {
+                    let _exit = ExitNotice(exits);
+                    scheduler.run_watchdog();
+                });
+            match spawned {
+                Ok(thread) => self.threads.push(thread),
+                Err(error) => {
+                    self.exits.exited();
+                    return Err(error);
+                }
+            }
+        }
+        #[cfg(loom)]
+        let _ = name;
+        Ok(())
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
@@ -491,6 +549,18 @@ impl Handle {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// Threads of the blocking-I/O lane (wired to the lane when it lands).
+    pub(crate) fn io_lane_threads(&self) -> usize {
+        0
+    }
+
+    /// Jobs queued on the blocking-I/O lane (wired to the lane when it lands).
+    pub(crate) fn io_lane_queue_depth(&self) -> usize {
+        0
     }
 }
 

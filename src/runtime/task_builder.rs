@@ -1,7 +1,7 @@
 //! `spindle::task::Builder`: spawning with options (a name, a target runtime).
 
 use super::{Handle, context};
-use crate::task::{JoinHandle, Meta};
+use crate::task::{JoinHandle, Meta, TaskKind};
 use std::future::Future;
 use std::io;
 use std::panic::Location;
@@ -51,7 +51,8 @@ impl<'a> Builder<'a> {
     fn meta(&self) -> Meta {
         Meta {
             spawned_at: Location::caller(),
-            name: self.name.map(Box::from),
+            name: self.name.map(std::sync::Arc::from),
+            kind: crate::task::TaskKind::Async,
         }
     }
 
@@ -110,7 +111,7 @@ impl<'a> Builder<'a> {
     {
         let meta = self.meta();
         match context::current() {
-            Some(handle) => Ok(handle.spawn_blocking_with(f, meta)),
+            Some(handle) => Ok(handle.spawn_blocking_with(f, meta.kind(TaskKind::Blocking))),
             None => Err(outside_runtime()),
         }
     }

@@ -62,6 +62,15 @@ impl Idle {
         Some(index)
     }
 
+    /// Picks a sleeper to wake even if a worker is searching already (the watchdog's wake);
+    /// it is counted as unparked and searching before this returns.
+    pub(crate) fn worker_to_wake(&self) -> Option<usize> {
+        let mut sleepers = crate::loom::lock(&self.sleepers);
+        let index = sleepers.pop()?;
+        self.state.fetch_add(UNPARKED_ONE | 1, Ordering::SeqCst);
+        Some(index)
+    }
+
     /// A worker out of local work wants to steal. Refused when half the workers already search.
     pub(crate) fn transition_to_searching(&self) -> bool {
         let state = self.state.load(Ordering::SeqCst);

@@ -1,44 +1,64 @@
 //! The multi-threaded scheduler: per-core workers with work-stealing queues and a global injector.
 //!
 //! * [`Shared`] is what every worker and every task's scheduler hook point at: the injector, the
-//!   stealers, the idle accounting, the unparkers, the task registry and the reactor driver.
+//!   workers' shared faces (`remote.rs`: stealable queue, LIFO slot, unparker, statistics), the
+//!   idle accounting, the task registry and the reactor driver.
 //! * `worker.rs` is the loop one thread runs; `idle.rs` decides who to wake; `park.rs` puts a
-//!   worker to sleep (one of them inside the reactor); `queue.rs` wraps crossbeam-deque.
+//!   worker to sleep (one of them inside the reactor); `queue.rs` wraps crossbeam-deque;
+//!   `lifo.rs` is the LIFO slot; `watchdog.rs` notices a worker stuck in a long poll;
+//!   `slow_poll.rs` reports polls over a threshold.
 //!
 //! A wake on a worker thread goes to that worker's LIFO slot; anything else goes to the injector
 //! and wakes at most one parked worker. Shutdown is a flag checked by every push, so a task
 //! scheduled after shutdown is cancelled on the spot instead of sitting in a dead queue.
 
 mod idle;
+pub(crate) mod lifo;
 mod park;
 mod queue;
+pub(crate) mod remote;
+mod slow_poll;
+mod watchdog;
 mod worker;
 
+pub use slow_poll::SlowPoll;
+pub(crate) use slow_poll::SlowPollHook;
 pub(crate) use worker::on_worker_thread;
 
-use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::reactor::Reactor;
 use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 use idle::Idle;
-use park::{Driver, Unparker};
-use queue::{Injector, Steal, Stealer, Worker as LocalQueue};
+use park::Driver;
+use queue::{Injector, Steal, Worker as LocalQueue};
+use remote::{Clock, Remote};
 use std::future::Future;
+#[cfg(not(loom))]
+use std::time::Duration;
 
 /// State shared by the workers of one runtime and by every task spawned on it.
 pub(crate) struct Shared {
     injector: Injector<Notified>,
-    stealers: Box<[Stealer<Notified>]>,
-    unparkers: Box<[Unparker]>,
+    pub(crate) remotes: Box<[Remote]>,
     idle: Idle,
     owned: OwnedTasks,
     driver: Driver,
+    pub(crate) clock: Clock,
     shutdown: AtomicBool,
     /// Set once shutdown has cancelled everything in the injector and the registry; a push
     /// that lands after this must clean up after itself.
     drained: AtomicBool,
     /// Tasks forced to yield by the cooperative budget (see `task::coop`).
     pub(crate) forced_yields: AtomicU64,
+    /// Tasks spawned, and tasks completed, on threads that are not workers (the workers count
+    /// theirs in `remotes`). Read-modify-writes, but only off the workers' hot paths.
+    pub(crate) remote_spawned: AtomicU64,
+    pub(crate) remote_completed: AtomicU64,
+    slow_poll: Option<SlowPollHook>,
+    /// The watchdog's sleep: `true` once it must exit.
+    watchdog_stop: Mutex<bool>,
+    watchdog_wake: Condvar,
 }
 
 /// The scheduler hook stored in every async task: a counted pointer to [`Shared`].
@@ -66,20 +86,33 @@ impl WorkerLauncher {
 impl Scheduler {
     /// Builds the shared state for `workers` workers around `reactor`; returns the scheduler
     /// and one launcher per worker thread.
-    pub(crate) fn new(workers: usize, reactor: Arc<Reactor>) -> (Scheduler, Vec<WorkerLauncher>) {
+    pub(crate) fn new(
+        workers: usize,
+        reactor: Arc<Reactor>,
+        slow_poll: Option<SlowPollHook>,
+    ) -> (Scheduler, Vec<WorkerLauncher>) {
         let locals: Vec<LocalQueue<Notified>> =
             (0..workers).map(|_| LocalQueue::new_fifo()).collect();
         let (parkers, unparkers): (Vec<_>, Vec<_>) = (0..workers).map(|_| park::pair()).unzip();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
-            stealers: locals.iter().map(|l| l.stealer()).collect(),
-            unparkers: unparkers.into_boxed_slice(),
+            remotes: locals
+                .iter()
+                .zip(unparkers)
+                .map(|(local, unparker)| Remote::new(local.stealer(), unparker))
+                .collect(),
             idle: Idle::new(workers),
             owned: OwnedTasks::new(workers),
             driver: Driver::new(reactor),
+            clock: Clock::new(),
             shutdown: AtomicBool::new(false),
             drained: AtomicBool::new(false),
             forced_yields: AtomicU64::new(0),
+            remote_spawned: AtomicU64::new(0),
+            remote_completed: AtomicU64::new(0),
+            slow_poll,
+            watchdog_stop: Mutex::new(false),
+            watchdog_wake: Condvar::new(),
         });
         let launchers = locals
             .into_iter()
@@ -90,6 +123,31 @@ impl Scheduler {
             })
             .collect();
         (Scheduler { shared }, launchers)
+    }
+
+    /// The watchdog thread's body (see `watchdog.rs`); returns at shutdown.
+    #[cfg(not(loom))]
+    pub(crate) fn run_watchdog(&self) {
+        watchdog::run(&self.shared);
+    }
+
+    /// The state metrics and dumps read.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Counts a task of this runtime (async, blocking or compute) whose future is gone.
+    #[inline]
+    pub(crate) fn count_completed(&self) {
+        self.shared
+            .count(|r| &r.stats.completed, &self.shared.remote_completed);
+    }
+
+    /// Counts a task spawned through this runtime's scheduler or pools.
+    #[inline]
+    pub(crate) fn count_spawn(&self) {
+        self.shared
+            .count(|r| &r.stats.spawned, &self.shared.remote_spawned);
     }
 
     /// Whether the calling thread is one of this scheduler's workers.
@@ -112,6 +170,7 @@ impl Scheduler {
         F::Output: Send + 'static,
     {
         let (notified, join) = crate::task::new_task(future, self.clone(), meta);
+        self.count_spawn();
         self.schedule(notified);
         join
     }
@@ -123,9 +182,11 @@ impl Scheduler {
             return false;
         }
         self.shared.driver.reactor.shutdown();
-        for unparker in self.shared.unparkers.iter() {
-            unparker.unpark(&self.shared.driver);
+        for remote in self.shared.remotes.iter() {
+            remote.unparker.unpark(&self.shared.driver);
         }
+        *crate::loom::lock(&self.shared.watchdog_stop) = true;
+        self.shared.watchdog_wake.notify_all();
         true
     }
 
@@ -161,6 +222,10 @@ impl Schedule for Scheduler {
 
     fn owned_tasks(&self) -> &OwnedTasks {
         &self.shared.owned
+    }
+
+    fn task_completed(&self) {
+        self.count_completed();
     }
 }
 
@@ -209,12 +274,95 @@ impl Shared {
     /// Wakes one parked worker if nobody is searching for work already.
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.unparkers[index].unpark(&self.driver);
+            self.remotes[index].unparker.unpark(&self.driver);
+        }
+    }
+
+    /// Wakes one parked worker even if another is searching (the watchdog's call: a searcher
+    /// may be about to give up). Returns whether one was parked.
+    fn wake_one_parked(&self) -> bool {
+        match self.idle.worker_to_wake() {
+            Some(index) => {
+                self.remotes[index].unparker.unpark(&self.driver);
+                true
+            }
+            None => false,
         }
     }
 
     /// Work a parking worker could still pick up.
     fn has_visible_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.remotes.iter().any(|r| {
+                !r.stealer.is_empty()
+                    // Relaxed: a hint, re-checked by the watchdog every tick.
+                    || (r.stuck.load(Ordering::Relaxed) && !r.lifo.is_empty())
+            })
+    }
+
+    /// Counts one event: on a worker of this runtime in its own counter (a plain store),
+    /// elsewhere in the shared one.
+    #[inline]
+    fn count(&self, field: impl FnOnce(&Remote) -> &AtomicU64, shared: &AtomicU64) {
+        match worker::current_index(self) {
+            Some(index) => remote::bump(field(&self.remotes[index])),
+            None => {
+                // Relaxed: a monotonic statistic.
+                shared.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sleeps the watchdog for `tick`; false once the runtime is shutting down.
+    #[cfg(not(loom))]
+    fn watchdog_sleep(&self, tick: Duration) -> bool {
+        let stop = crate::loom::lock(&self.watchdog_stop);
+        if *stop {
+            return false;
+        }
+        let (stop, _) = self
+            .watchdog_wake
+            .wait_timeout(stop, tick)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        !*stop
+    }
+
+    /// The global queue's length (metrics).
+    pub(crate) fn injector_len(&self) -> usize {
+        self.injector.len()
+    }
+
+    /// The registry (for dumps).
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
+    /// The reactor (for metrics and dumps).
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.driver.reactor
+    }
+
+    /// Tasks spawned so far, and tasks still alive (spawned, not completed).
+    pub(crate) fn task_counts(&self) -> (u64, u64) {
+        // Relaxed: statistics; completions are read first so that a racing task never makes
+        // the alive count negative (it is clamped anyway).
+        let completed = self.remote_completed.load(Ordering::Relaxed)
+            + self
+                .remotes
+                .iter()
+                .map(|r| r.stats.completed.load(Ordering::Relaxed))
+                .sum::<u64>();
+        let spawned = self.remote_spawned.load(Ordering::Relaxed)
+            + self
+                .remotes
+                .iter()
+                .map(|r| r.stats.spawned.load(Ordering::Relaxed))
+                .sum::<u64>();
+        (spawned, spawned.saturating_sub(completed))
+    }
+
+    /// The slow-poll hook, if one is configured.
+    pub(crate) fn slow_poll(&self) -> Option<&SlowPollHook> {
+        self.slow_poll.as_ref()
     }
 }

@@ -65,6 +65,12 @@ impl Driver {
         }
     }
 
+    /// Whether some thread holds the driver right now (a hint).
+    pub(crate) fn is_locked(&self) -> bool {
+        // Relaxed: the watchdog's hint; a wrong answer costs one spurious wake or one tick.
+        self.locked.load(Ordering::Relaxed)
+    }
+
     /// Takes the recorded "a worker wanted the driver" mark, returning that worker's index.
     pub(crate) fn take_waiter(&self) -> Option<usize> {
         match self.wanted_by.swap(0, Ordering::SeqCst) {

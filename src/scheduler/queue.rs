@@ -80,6 +80,9 @@ mod model {
         pub(crate) fn is_empty(&self) -> bool {
             self.queue.lock().unwrap().is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            self.queue.lock().unwrap().len()
+        }
     }
 
     impl<T> Injector<T> {
@@ -102,6 +105,9 @@ mod model {
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.queue.lock().unwrap().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.queue.lock().unwrap().len()
         }
     }
 }

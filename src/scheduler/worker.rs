@@ -8,16 +8,23 @@
 //! 3. the local FIFO queue;
 //! 4. a batch from the injector;
 //! 5. half the queue of another worker, starting at a random victim (at most half the workers
-//!    search at once, see `idle.rs`);
+//!    search at once, see `idle.rs`), and the LIFO slot of a worker the watchdog saw stuck;
 //! 6. park, possibly inside the reactor (see `park.rs`).
 //!
 //! Every `EVENT_INTERVAL` ticks a busy worker also turns the reactor with a zero timeout, so
 //! timers and sockets are serviced even when no worker is idle.
+//!
+//! Around each poll the worker publishes, with plain stores to its own cache lines, what the
+//! metrics, task dumps and the watchdog read (`remote.rs`): the poll count, the task in progress
+//! and when it started; and it stamps the task's own poll statistics.
 
 use super::Shared;
 use super::park::Parker;
 use super::queue::{Steal, Worker as LocalQueue};
+use super::remote::{self, Remote};
+use super::slow_poll::SlowPoll;
 use crate::loom::sync::Arc;
+use crate::loom::sync::atomic::Ordering;
 use crate::task::Notified;
 use std::cell::Cell;
 
@@ -30,7 +37,6 @@ pub(crate) struct Worker {
     pub(super) index: usize,
     pub(super) shared: Arc<Shared>,
     local: LocalQueue<Notified>,
-    lifo: Cell<Option<Notified>>,
     parker: Parker,
     tick: Cell<u32>,
     searching: Cell<bool>,
@@ -58,6 +64,12 @@ pub(super) fn with_current<R>(shared: &Shared, f: impl FnOnce(Option<&Worker>) -
     }
 }
 
+/// This thread's worker index, if it is a worker of `shared`'s runtime.
+#[inline]
+pub(super) fn current_index(shared: &Shared) -> Option<usize> {
+    with_current(shared, |worker| worker.map(|w| w.index))
+}
+
 /// Whether this thread is a worker of any spindle runtime.
 pub(crate) fn on_worker_thread() -> bool {
     !CURRENT.with(|c| c.get()).is_null()
@@ -74,7 +86,6 @@ impl Worker {
             index,
             shared,
             local,
-            lifo: Cell::new(None),
             parker,
             tick: Cell::new(0),
             searching: Cell::new(false),
@@ -82,10 +93,16 @@ impl Worker {
         }
     }
 
+    /// This worker's shared face.
+    #[inline]
+    fn me(&self) -> &Remote {
+        &self.shared.remotes[self.index]
+    }
+
     /// A task woken (or spawned) on this worker: it runs next; the one it displaces goes to the
     /// local queue, where other workers can steal it.
     pub(super) fn schedule_local(&self, task: Notified) {
-        if let Some(previous) = self.lifo.replace(Some(task)) {
+        if let Some(previous) = self.me().lifo.put(task) {
             self.local.push(previous);
             self.shared.notify_parked();
         }
@@ -114,15 +131,18 @@ impl Worker {
         let _forced_yields = crate::task::coop::count_forced_yields_in(&self.shared.forced_yields);
         // Sleeps registered on this worker go to its own timer shard.
         let _timer_home = self.shared.driver.reactor.timers.enter_home(self.index);
+        self.mark_unparked();
 
         while !self.shared.is_shutdown() {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % EVENT_INTERVAL == 0 && self.shared.driver.reactor.has_work() {
-                let (_, waiter) = Parker::poll_driver(&self.shared.driver);
+                let (_, waiter) = super::park::Parker::poll_driver(&self.shared.driver);
                 if let Some(index) = waiter {
                     // A worker parked on its condvar while we held the driver: let it take over.
-                    self.shared.unparkers[index].unpark(&self.shared.driver);
+                    self.shared.remotes[index]
+                        .unparker
+                        .unpark(&self.shared.driver);
                 }
             }
             if let Some(task) = self.next_task(tick) {
@@ -133,6 +153,7 @@ impl Worker {
                 self.park();
             }
         }
+        self.mark_parked();
         self.drain_on_shutdown();
     }
 
@@ -142,7 +163,7 @@ impl Worker {
                 return Some(task);
             }
         }
-        if let Some(task) = self.lifo.take() {
+        if let Some(task) = self.me().lifo.take() {
             return Some(task);
         }
         self.local.pop().or_else(|| self.pop_injector())
@@ -163,9 +184,9 @@ impl Worker {
             // We were the last searcher and found work: there may be more, keep someone looking.
             self.shared.notify_parked();
         }
-        crate::task::coop::budget(|| task.run());
+        self.poll(task);
         let mut lifo_polls = 0;
-        while let Some(next) = self.lifo.take() {
+        while let Some(next) = self.me().lifo.take() {
             if lifo_polls == MAX_LIFO_POLLS || self.shared.is_shutdown() {
                 self.local.push(next);
                 self.shared.notify_parked();
@@ -173,8 +194,40 @@ impl Worker {
             }
             lifo_polls += 1;
             self.tick.set(self.tick.get().wrapping_add(1));
-            crate::task::coop::budget(|| next.run());
+            self.poll(next);
         }
+    }
+
+    /// Polls one task with a fresh cooperative budget, publishing the poll for observers.
+    #[inline]
+    fn poll(&self, task: Notified) {
+        let now_ms = self.shared.clock.now_ms();
+        let (id, spawned_at) = task.identity();
+        task.record_poll(now_ms);
+        let me = self.me();
+        me.begin_poll(id, spawned_at, now_ms);
+        match self.shared.slow_poll() {
+            None => crate::task::coop::budget(|| task.run()),
+            Some(hook) => {
+                let name = task.name();
+                let start = std::time::Instant::now();
+                crate::task::coop::budget(|| task.run());
+                let duration = start.elapsed();
+                if duration >= hook.threshold {
+                    let report = SlowPoll {
+                        task_id: id,
+                        name,
+                        spawned_at,
+                        duration,
+                    };
+                    // The user's callback must not unwind into the worker loop.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        (hook.callback)(&report)
+                    }));
+                }
+            }
+        }
+        me.end_poll();
     }
 
     fn steal(&self) -> Option<Notified> {
@@ -184,22 +237,42 @@ impl Worker {
             }
             self.searching.set(true);
         }
-        let stealers = &self.shared.stealers;
-        let start = self.next_random() as usize % stealers.len();
-        for offset in 0..stealers.len() {
-            let victim = (start + offset) % stealers.len();
+        let remotes = &self.shared.remotes;
+        let start = self.next_random() as usize % remotes.len();
+        for offset in 0..remotes.len() {
+            let victim = (start + offset) % remotes.len();
             if victim == self.index {
                 continue;
             }
-            loop {
-                match stealers[victim].steal_batch_and_pop(&self.local) {
-                    Steal::Success(task) => return Some(task),
-                    Steal::Empty => break,
-                    Steal::Retry => continue,
-                }
+            if let Some(task) = self.steal_from(&remotes[victim]) {
+                return Some(task);
             }
         }
         self.pop_injector()
+    }
+
+    /// Half of `victim`'s queue, or, if the watchdog saw it stuck, the task in its LIFO slot.
+    fn steal_from(&self, victim: &Remote) -> Option<Notified> {
+        loop {
+            let before = self.local.len();
+            match victim.stealer.steal_batch_and_pop(&self.local) {
+                Steal::Success(task) => {
+                    let stolen = self.local.len().saturating_sub(before) + 1;
+                    remote::add(&self.me().stats.steals, stolen as u64);
+                    return Some(task);
+                }
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+        // Relaxed: a hint set by the watchdog; taking the slot is an atomic swap.
+        if victim.stuck.load(Ordering::Relaxed) {
+            if let Some(task) = victim.lifo.take() {
+                remote::bump(&self.me().stats.steals);
+                return Some(task);
+            }
+        }
+        None
     }
 
     fn park(&self) {
@@ -215,7 +288,10 @@ impl Worker {
             }
             return;
         }
+        self.mark_parked();
+        remote::bump(&self.me().stats.parks);
         let woken = self.parker.park(&shared.driver, self.index);
+        self.mark_unparked();
         if shared.idle.transition_from_parked(self.index) {
             self.searching.set(true);
         }
@@ -226,11 +302,33 @@ impl Worker {
         }
     }
 
+    /// Going to sleep: the busy stretch ends.
+    fn mark_parked(&self) {
+        let me = self.me();
+        // Relaxed (both): statistics and a watchdog hint (see `remote.rs`).
+        let since = me.stats.unparked_at_ns.load(Ordering::Relaxed);
+        if since != 0 {
+            let now = self.shared.clock.precise_ns();
+            remote::add(&me.stats.busy_ns, now.saturating_sub(since));
+            me.stats.unparked_at_ns.store(0, Ordering::Relaxed);
+        }
+        me.parked.store(true, Ordering::Relaxed);
+    }
+
+    /// Awake again: a busy stretch starts (and the coarse clock is refreshed for the polls).
+    fn mark_unparked(&self) {
+        let me = self.me();
+        let now = self.shared.clock.refresh();
+        // Relaxed (both): as in `mark_parked`.
+        me.stats.unparked_at_ns.store(now, Ordering::Relaxed);
+        me.parked.store(false, Ordering::Relaxed);
+    }
+
     /// Shutdown: every task still queued here is cancelled (dropping a `Notified` cancels it).
     /// Cancelling runs destructors that may wake or spawn more, so loop until empty.
     fn drain_on_shutdown(&self) {
         loop {
-            let task = self.lifo.take().or_else(|| self.local.pop());
+            let task = self.me().lifo.take().or_else(|| self.local.pop());
             match task {
                 Some(task) => drop(task),
                 None => break,

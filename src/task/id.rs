@@ -54,6 +54,11 @@ impl Id {
         Id(NonZeroU64::new(id).expect("task id counter overflowed"))
     }
 
+    /// The id with this number, if it is one (ids are never 0).
+    pub(crate) fn from_u64(n: u64) -> Option<Id> {
+        NonZeroU64::new(n).map(Id)
+    }
+
     /// The id as a number (for logs and metrics).
     ///
     /// ```

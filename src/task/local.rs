@@ -15,6 +15,7 @@
 //! way). Values are shared between threads, so they must be `Send + Sync`.
 
 use super::id::Id;
+use super::raw::Header;
 // std's `Arc` in both builds: the chain is shared data, not a hand-off any loom model covers,
 // and values are stored as `Arc<dyn Any>` (loom's `Arc` cannot coerce to a trait object).
 use crate::loom::sync::StdArc as Arc;
@@ -41,7 +42,9 @@ pub(crate) type Locals = Option<Arc<Node>>;
 
 /// What is in effect on this thread.
 struct Current {
-    /// The task being polled (or dropped) here.
+    /// The task being polled (or dropped) here: its header (borrowed from the poller, which
+    /// keeps the task alive while it is current) and its id.
+    header: Cell<*const Header>,
     task: Cell<Option<Id>>,
     /// The chain in effect; borrowed from whoever set it (a task, a scope), who keeps it alive.
     locals: Cell<*const Node>,
@@ -49,12 +52,17 @@ struct Current {
 
 crate::loom::thread_local! {
     static CURRENT: Current = const {
-        Current { task: Cell::new(None), locals: Cell::new(ptr::null()) }
+        Current {
+            header: Cell::new(ptr::null()),
+            task: Cell::new(None),
+            locals: Cell::new(ptr::null()),
+        }
     };
 }
 
 /// Restores the previous task and chain when dropped (also during an unwind).
 pub(crate) struct Enter {
+    header: *const Header,
     task: Option<Id>,
     locals: *const Node,
 }
@@ -63,24 +71,27 @@ impl Drop for Enter {
     #[inline]
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|c| {
+            c.header.set(self.header);
             c.task.set(self.task);
             c.locals.set(self.locals);
         });
     }
 }
 
-/// Makes `task` (with its inherited `locals`) current on this thread until the guard drops.
-/// The caller keeps `locals` alive for that long.
+/// Makes the task of `header` (with its inherited locals) current on this thread until the
+/// guard drops. The caller keeps the task alive for that long.
 #[inline]
-pub(crate) fn enter_task(task: Id, locals: &Locals) -> Enter {
-    let locals = locals.as_ref().map_or(ptr::null(), Arc::as_ptr);
+pub(crate) fn enter_task(header: &Header) -> Enter {
+    let locals = header.locals.as_ref().map_or(ptr::null(), Arc::as_ptr);
     CURRENT
         .try_with(|c| Enter {
-            task: c.task.replace(Some(task)),
+            header: c.header.replace(header),
+            task: c.task.replace(Some(header.id)),
             locals: c.locals.replace(locals),
         })
         // Only during thread teardown; its drop then finds no thread-local either.
         .unwrap_or_else(|_| Enter {
+            header: ptr::null(),
             task: None,
             locals: ptr::null(),
         })
@@ -89,6 +100,7 @@ pub(crate) fn enter_task(task: Id, locals: &Locals) -> Enter {
 /// Makes `node` the chain in effect (the task stays the same) until the guard drops.
 fn enter_locals(node: &Arc<Node>) -> Enter {
     CURRENT.with(|c| Enter {
+        header: c.header.get(),
         task: c.task.get(),
         locals: c.locals.replace(Arc::as_ptr(node)),
     })
@@ -97,6 +109,17 @@ fn enter_locals(node: &Arc<Node>) -> Enter {
 /// The id of the task running on this thread, if any.
 pub(crate) fn current_task() -> Option<Id> {
     CURRENT.try_with(|c| c.task.get()).ok().flatten()
+}
+
+/// Calls `f` with the header of the task being polled on this thread, if any.
+#[inline]
+pub(crate) fn with_current_header(f: impl FnOnce(&Header)) {
+    let header = CURRENT.try_with(|c| c.header.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null header was set by `enter_task` from a task the poller keeps alive
+    // until the guard restores the previous value; `f` runs before we return.
+    if let Some(header) = unsafe { header.as_ref() } {
+        f(header);
+    }
 }
 
 fn current_locals_ptr() -> *const Node {

@@ -27,6 +27,7 @@
 pub(crate) mod coop;
 mod error;
 mod id;
+pub(crate) mod info;
 mod join;
 pub(crate) mod local;
 pub(crate) mod owned;
@@ -40,6 +41,7 @@ pub use crate::runtime::task_builder::Builder;
 pub use coop::{Unconstrained, consume_budget, unconstrained};
 pub use error::JoinError;
 pub use id::Id;
+pub(crate) use info::TaskKind;
 pub use join::{AbortHandle, JoinHandle};
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use owned::OwnedTasks;
@@ -61,6 +63,8 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     }
     /// The registry that shutdown drains.
     fn owned_tasks(&self) -> &OwnedTasks;
+    /// The task's future is gone (completed, cancelled or panicked): for the metrics.
+    fn task_completed(&self) {}
 }
 
 /// A task that is ready to run: owns one reference and the task's SCHEDULED flag.
@@ -85,6 +89,41 @@ impl Notified {
     #[cfg(test)]
     pub(crate) fn raw(&self) -> RawTask {
         self.raw
+    }
+
+    /// Counts a poll that starts now (see `info::record_poll`).
+    #[inline]
+    pub(crate) fn record_poll(&self, now_ms: u32) {
+        info::record_poll(self.raw.header(), now_ms);
+    }
+
+    /// The task's id and spawn location (for the scheduler's slow-poll report and its view of
+    /// the poll in progress).
+    #[inline]
+    pub(crate) fn identity(&self) -> (Id, &'static std::panic::Location<'static>) {
+        let header = self.raw.header();
+        (header.id, header.spawned_at)
+    }
+
+    /// The task's name (a shared reference, for a slow-poll report).
+    pub(crate) fn name(&self) -> Option<std::sync::Arc<str>> {
+        self.raw.header().name.clone()
+    }
+
+    /// Gives up ownership as a pointer (for a slot that hands tasks between threads).
+    pub(crate) fn into_raw(self) -> std::ptr::NonNull<()> {
+        let raw = self.raw;
+        std::mem::forget(self);
+        raw.as_ptr()
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`into_raw`](Self::into_raw) and be used once.
+    pub(crate) unsafe fn from_raw_ptr(ptr: std::ptr::NonNull<()>) -> Notified {
+        // SAFETY: forwarded contract: the pointer carries the ownership `into_raw` gave up.
+        Notified {
+            raw: unsafe { RawTask::from_ptr(ptr) },
+        }
     }
 
     /// For a scheduler that has shut down. A registered task keeps its future until the

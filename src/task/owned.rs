@@ -5,6 +5,7 @@
 //! around a slab, chosen per thread so that spawning threads rarely meet on one lock. After
 //! `close_and_drain` every insert is refused, so nothing can slip in behind the shutdown.
 
+use super::info::TaskView;
 use super::raw::{NOT_REGISTERED, RawTask};
 use crate::loom::sync::Mutex;
 #[cfg(not(loom))]
@@ -82,6 +83,21 @@ impl OwnedTasks {
             true
         } else {
             false
+        }
+    }
+
+    /// How many shards the registry has (a dump visits them one at a time).
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Calls `f` with a view of every task registered in shard `index`, under that shard's
+    /// lock (the registry's reference keeps each task alive meanwhile). Other shards, and the
+    /// tasks themselves, keep running.
+    pub(crate) fn for_each_in_shard(&self, index: usize, mut f: impl FnMut(&TaskView<'_>)) {
+        let slab = crate::loom::lock(&self.shards[index].slab);
+        for task in slab.slots.iter().flatten() {
+            f(&TaskView::new(task));
         }
     }
 

@@ -16,6 +16,7 @@
 
 use super::error::JoinError;
 use super::id::Id;
+use super::info::TaskKind;
 use super::local::Locals;
 use super::owned::OwnedTasks;
 use super::state::{State, TransitionToIdle, TransitionToNotified, TransitionToRunning};
@@ -34,7 +35,6 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 /// Registry key of a task that is not in a registry.
 pub(crate) const NOT_REGISTERED: usize = usize::MAX;
 
-#[allow(dead_code)] // spawned_at, name and stats: read by the task dump (coming with metrics)
 pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
@@ -46,28 +46,39 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     /// Where the task was spawned (`#[track_caller]` through every spawn function).
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) name: Option<Box<str>>,
+    pub(crate) name: Option<std::sync::Arc<str>>,
+    pub(crate) kind: TaskKind,
     /// The task-local values inherited from the spawner (see `local.rs`).
-    locals: Locals,
+    pub(crate) locals: Locals,
     /// Poll statistics for dumps: polls so far (low 32 bits) and when the last poll started
     /// (high 32 bits, the scheduler's coarse milliseconds). Written only by the poller.
     pub(crate) stats: AtomicU64,
+    /// What the task waits on, as recorded by the resource that returned `Pending` (see
+    /// `info.rs`).
+    pub(crate) wait: AtomicU64,
 }
 
 /// What a spawn call records in the new task.
 pub(crate) struct Meta {
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) name: Option<Box<str>>,
+    pub(crate) name: Option<std::sync::Arc<str>>,
+    pub(crate) kind: TaskKind,
 }
 
 impl Meta {
-    /// An unnamed task spawned at the caller's location.
+    /// An unnamed async task spawned at the caller's location.
     #[track_caller]
     pub(crate) fn here() -> Meta {
         Meta {
             spawned_at: Location::caller(),
             name: None,
+            kind: TaskKind::Async,
         }
+    }
+
+    /// The same spawn site for another kind of task.
+    pub(crate) fn kind(self, kind: TaskKind) -> Meta {
+        Meta { kind, ..self }
     }
 }
 
@@ -133,8 +144,10 @@ impl RawTask {
                 id: Id::next(),
                 spawned_at: meta.spawned_at,
                 name: meta.name,
+                kind: meta.kind,
                 locals: super::local::inherit(),
                 stats: AtomicU64::new(0),
+                wait: AtomicU64::new(0),
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -142,6 +155,16 @@ impl RawTask {
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         RawTask { ptr }
+    }
+
+    pub(crate) fn as_ptr(self) -> NonNull<()> {
+        self.ptr.cast()
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`as_ptr`](Self::as_ptr) of a task that is still referenced.
+    pub(crate) unsafe fn from_ptr(ptr: NonNull<()>) -> RawTask {
+        RawTask { ptr: ptr.cast() }
     }
 
     pub(crate) fn header(&self) -> &Header {
@@ -306,7 +329,7 @@ where
 /// polled or dropped (its destructors may read them). The guard must end before anything that
 /// may free the cell (`complete`, a reference drop): the thread-local borrows the cell's locals.
 fn enter<F: Future, S>(cell: &Cell<F, S>) -> super::local::Enter {
-    super::local::enter_task(cell.header.id, &cell.header.locals)
+    super::local::enter_task(&cell.header)
 }
 
 /// Drops the future inside the task's context; the caller owns RUNNING.
@@ -424,6 +447,7 @@ where
             drop(catch_unwind(AssertUnwindSafe(move || waker.wake())));
         }
     }
+    cell.scheduler.task_completed();
     let released = cell.scheduler.owned_tasks().remove(task);
     if task.state().transition_to_terminal(1 + released as usize) {
         // SAFETY: those were the last references.

@@ -216,8 +216,13 @@ impl Future for Sleep {
             Poll::Pending => return Poll::Pending,
         };
         let poll = this.poll_deadline(cx);
-        if poll.is_ready() {
-            coop.made_progress();
+        match (&poll, &this.entry) {
+            (Poll::Ready(()), _) => coop.made_progress(),
+            // Task dumps show what a task sleeps on.
+            (Poll::Pending, Some(entry)) => {
+                crate::task::info::set_waiting(crate::task::info::WaitOn::Timer(entry.tick))
+            }
+            (Poll::Pending, None) => {}
         }
         poll
     }
