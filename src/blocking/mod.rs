@@ -1,10 +1,18 @@
-//! `spawn_blocking`: synchronous work on the runtime's rayon compute pool.
+//! Synchronous work off the async workers, in two lanes:
+//!
+//! * [`spawn_blocking`]: CPU work on the runtime's bounded rayon compute pool (this file);
+//! * [`unblock`]: blocking I/O on the runtime's elastic blocking-I/O lane (`unblock.rs`).
 //!
 //! A blocking call becomes an ordinary task (same cell, state machine and `JoinHandle`) whose
 //! future runs the closure on its first and only poll, and whose scheduler hook hands the task
-//! to rayon instead of to the async workers. So abort-before-start, panics, shutdown and the
-//! JoinHandle behave exactly as for async tasks. The task is registered with the runtime at
-//! spawn, so a shutdown cancels it if it has not started.
+//! to rayon or to the lane instead of to the async workers. So abort-before-start, panics,
+//! shutdown and the JoinHandle behave exactly as for async tasks. The task is registered with
+//! the runtime at spawn, so a shutdown cancels it if it has not started.
+
+mod unblock;
+
+pub use unblock::unblock;
+pub(crate) use unblock::unblock_mandatory;
 
 use crate::loom::sync::StdArc;
 use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
@@ -18,6 +26,10 @@ use std::task::{Context, Poll};
 /// [`spawn`](crate::spawn) / [`Handle::current`] work. A panic in `f` becomes
 /// [`JoinError::is_panic`](crate::JoinError::is_panic); `abort()` before it starts means it
 /// never runs. The `asyncio.to_thread` of spindle, bounded for CPU work.
+///
+/// For calls that *wait* rather than compute (files, name resolution, a blocking C library),
+/// use [`unblock`] instead: a few such calls would otherwise occupy every compute thread and
+/// queue the kernels behind them.
 ///
 /// # Panics
 /// Outside a runtime, with a message naming the ways in.
@@ -79,8 +91,7 @@ impl Handle {
             handle: self.inner.clone(),
         };
         let meta = meta.kind(TaskKind::Blocking);
-        let (notified, join) =
-            crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone(), meta);
+        let (notified, join) = crate::task::new_task(BlockingTask::new(f), scheduler.clone(), meta);
         self.inner.scheduler.count_spawn();
         if crate::task::register_unstarted(&notified) {
             scheduler.schedule(notified);
@@ -110,8 +121,14 @@ impl Runtime {
 }
 
 /// The closure as a future that completes on its first poll.
-struct BlockingTask<F> {
+pub(crate) struct BlockingTask<F> {
     f: Option<F>,
+}
+
+impl<F> BlockingTask<F> {
+    pub(crate) fn new(f: F) -> BlockingTask<F> {
+        BlockingTask { f: Some(f) }
+    }
 }
 
 impl<F> Unpin for BlockingTask<F> {}
