@@ -27,8 +27,24 @@
 //! Two pools sit beside the workers for synchronous code: [`spawn_blocking`] runs CPU work on
 //! the bounded rayon compute pool, [`unblock`] runs blocking I/O (and [`fs`] runs every file
 //! operation) on the elastic blocking-I/O lane.
+//!
+//! # Cargo features
+//!
+//! All off by default; each one adds a bridge to the wider ecosystem (`src/integrations/`):
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `hyper` | `spindle::hyper`: `SpindleExecutor`, `SpindleTimer`, `SpindleIo`, `SpindleConnector` — hyper 1.x servers and clients (and hyper-util's pooled client) on spindle |
+//! | `tokio-io` | `tokio::io::AsyncRead`/`AsyncWrite` for `net::TcpStream`, `net::UnixStream` (and `SpindleIo` with `hyper`) |
+//! | `tokio-compat` | `spindle::compat::tokio(future)`: run futures of tokio-only crates (reqwest, tonic, sqlx) from spindle tasks |
+//!
+//! ```toml
+//! [dependencies]
+//! spindle = { version = "0.1", features = ["hyper"] }
+//! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The attribute macros name the crate `::spindle`; this makes that path work in spindle's own
 // unit tests too.
@@ -43,6 +59,7 @@ mod blocking;
 pub mod fs;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
+mod integrations;
 pub mod io;
 mod macro_support;
 pub mod metrics;
@@ -57,6 +74,13 @@ pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+
+#[cfg(feature = "tokio-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-compat")))]
+pub use integrations::compat;
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub use integrations::hyper;
 
 pub use blocking::{spawn_blocking, unblock};
 pub use group::{GroupError, GroupHandle, JoinSet, TaskGroup, gather, task_group, try_gather};
@@ -187,3 +211,14 @@ pub use spindle_macros::test;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/servers.md's code blocks, compiled and run as doc tests (they need every interop
+/// feature, which `cargo test --workspace` turns on through `interop-tests/`).
+#[cfg(all(
+    doctest,
+    feature = "hyper",
+    feature = "tokio-io",
+    feature = "tokio-compat"
+))]
+#[doc = include_str!("../docs/servers.md")]
+pub struct ServersDoctests;

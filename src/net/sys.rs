@@ -126,6 +126,54 @@ where
     Ok((n, progress))
 }
 
+/// [`tcp_read_vectored`] into one possibly uninitialized buffer (hyper's and tokio's read
+/// buffers, `integrations/uninit.rs`). On success the first `n` bytes of `buf` are initialized;
+/// nothing else in `buf` is written.
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+pub(crate) fn tcp_read_uninit<S: AsFd>(
+    socket: &S,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<(usize, Progress)> {
+    if buf.is_empty() {
+        return Ok((0, Progress::Unknown));
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: `iov` is one valid `iovec` describing `buf`, which is writable (uninitialized
+        // bytes may be written) and outlives the call.
+        let (n, inq) = unsafe { recvmsg_with_inq(socket, &mut iov, 1)? };
+        let progress = match (n, inq) {
+            (0, _) => Progress::Closed,
+            (_, Some(0)) => Progress::Drained,
+            _ => Progress::Unknown,
+        };
+        Ok((n, progress))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    stream_read_uninit(socket, buf)
+}
+
+/// [`stream_read_vectored`] into one possibly uninitialized buffer: socket2's `recv` takes
+/// `&mut [MaybeUninit<u8>]` and initializes exactly the bytes it reports.
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+pub(crate) fn stream_read_uninit<S: AsFd>(
+    socket: &S,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<(usize, Progress)> {
+    let wanted = buf.len();
+    let n = socket2::SockRef::from(socket).recv(buf)?;
+    let progress = if n == 0 && wanted > 0 {
+        Progress::Closed
+    } else {
+        Progress::Unknown
+    };
+    Ok((n, progress))
+}
+
 /// A stream write: a short one proves the send buffer full.
 pub(crate) fn stream_write_vectored<S>(
     socket: &S,
@@ -220,6 +268,24 @@ fn recv_with_inq(
     socket: &impl AsFd,
     bufs: &mut [IoSliceMut<'_>],
 ) -> io::Result<(usize, Option<i32>)> {
+    // SAFETY: `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix, and each entry
+    // describes an initialized, writable buffer that outlives the call.
+    unsafe { recvmsg_with_inq(socket, bufs.as_mut_ptr().cast(), bufs.len()) }
+}
+
+/// The `recvmsg` of [`recv_with_inq`], over raw `iovec`s (which may point at uninitialized
+/// memory: the kernel only stores the bytes it receives, and reports how many).
+///
+/// # Safety
+///
+/// `iov` must point at `iovlen` valid `iovec`s, each describing memory writable for the
+/// duration of the call.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn recvmsg_with_inq(
+    socket: &impl AsFd,
+    iov: *mut libc::iovec,
+    iovlen: usize,
+) -> io::Result<(usize, Option<i32>)> {
     /// Room for one `cmsghdr` carrying an `int`, aligned for `cmsghdr`.
     #[repr(C, align(8))]
     struct Control([u8; 32]);
@@ -231,14 +297,13 @@ fn recv_with_inq(
     debug_assert!(space <= control.0.len());
     // SAFETY: an all-zero `msghdr` is a valid value (null pointers, zero lengths).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix.
-    msg.msg_iov = bufs.as_mut_ptr().cast();
-    msg.msg_iovlen = bufs.len() as _;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = iovlen as _;
     msg.msg_control = control.0.as_mut_ptr().cast();
     msg.msg_controllen = space as _;
-    // SAFETY: `msg` points at `bufs` (valid, writable, `msg_iovlen` entries) and at `control`
-    // (writable, `msg_controllen` bytes), all of which outlive the call; the fd is borrowed
-    // from an open socket.
+    // SAFETY: `msg` points at the caller's `iov` (valid, writable, `msg_iovlen` entries, per
+    // this function's contract) and at `control` (writable, `msg_controllen` bytes), all of
+    // which outlive the call; the fd is borrowed from an open socket.
     let n = unsafe { libc::recvmsg(socket.as_fd().as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
         return Err(io::Error::last_os_error());

@@ -270,3 +270,20 @@ impl AsRawFd for UnixStream {
         self.io.get_ref().as_raw_fd()
     }
 }
+
+// Crate-internal hook for `integrations/uninit.rs` (features `hyper`, `tokio-io`): receive
+// straight into an uninitialized buffer (hyper's and tokio's read buffers), with the same
+// readiness handling and drained/EOF hints as `AsyncRead::poll_read`.
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+impl UnixStream {
+    pub(crate) fn poll_recv_uninit(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        self.io
+            .poll_io_hinted(cx, crate::reactor::io::Direction::Read, |s| {
+                sys::stream_read_uninit(s, &mut *buf)
+            })
+    }
+}
