@@ -36,6 +36,7 @@ pub(crate) mod loom;
 pub mod loom_api;
 
 mod blocking;
+pub mod compute;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
 pub mod io;

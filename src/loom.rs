@@ -17,6 +17,8 @@ mod imp {
         /// The runtime handle's `Arc`: std in both builds (loom's has no `new_cyclic`/`Weak`,
         /// and the handle is not part of any model).
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
+        /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
+        pub(crate) use std::sync::Mutex as StdMutex;
 
         pub(crate) mod atomic {
             pub(crate) use std::sync::atomic::{
@@ -25,7 +27,8 @@ mod imp {
             /// Process-wide counters (statics) and statistics shared with threads loom does not
             /// run (rayon's), never part of a loom model.
             pub(crate) use std::sync::atomic::{
-                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+                AtomicBool as StdAtomicBool, AtomicU64 as StdAtomicU64,
+                AtomicUsize as StdAtomicUsize,
             };
         }
     }
@@ -68,6 +71,8 @@ mod imp {
         };
         // loom has no Weak / new_cyclic; the runtime handle that needs them is not modelled.
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
+        /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
+        pub(crate) use std::sync::Mutex as StdMutex;
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
@@ -76,7 +81,8 @@ mod imp {
             /// Process-wide counters (statics) and statistics shared with threads loom does not
             /// run (rayon's), never part of a loom model.
             pub(crate) use std::sync::atomic::{
-                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+                AtomicBool as StdAtomicBool, AtomicU64 as StdAtomicU64,
+                AtomicUsize as StdAtomicUsize,
             };
         }
     }

@@ -1,23 +1,28 @@
 //! `spawn_blocking`: synchronous work on the runtime's rayon compute pool.
 //!
-//! A blocking call becomes an ordinary task (same cell, state machine and `JoinHandle`) whose
-//! future runs the closure on its first and only poll, and whose scheduler hook hands the task
-//! to rayon instead of to the async workers. So abort-before-start, panics, shutdown and the
-//! JoinHandle behave exactly as for async tasks. The task is registered with the runtime at
-//! spawn, so a shutdown cancels it if it has not started.
+//! A blocking call is a compute job without a handle to watch it (see `crate::compute::task`
+//! for the task cell behind both): an ordinary task whose future runs the closure on its only
+//! poll, scheduled onto rayon. So abort-before-start, panics, shutdown and the JoinHandle
+//! behave exactly as for async tasks, and the closure can reach its job token through
+//! `spindle::compute::checkpoint()` / `current()`: aborting the JoinHandle or shutting the
+//! runtime down while it runs makes its checkpoints fail, and the handle then yields a
+//! cancelled error once the closure returns.
 
-use crate::loom::sync::StdArc;
-use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
-use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule, TaskKind};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use crate::runtime::{Handle, Runtime, context, no_runtime_panic};
+use crate::task::{JoinHandle, Meta, TaskKind};
 
 /// Runs `f` on the current runtime's compute pool (rayon, `compute_threads` threads) and returns
 /// a handle to its result. Inside `f`, rayon's parallel iterators use that same pool, and
 /// [`spawn`](crate::spawn) / [`Handle::current`] work. A panic in `f` becomes
 /// [`JoinError::is_panic`](crate::JoinError::is_panic); `abort()` before it starts means it
 /// never runs. The `asyncio.to_thread` of spindle, bounded for CPU work.
+///
+/// Unlike asyncio's `to_thread` and tokio's `spawn_blocking`, a running closure can be asked
+/// to stop: after `abort()` (or a runtime shutdown) its
+/// [`compute::checkpoint()`](crate::compute::checkpoint) fails, and the handle yields a
+/// cancelled error once it returns (never its value). Dropping the `JoinHandle` detaches, as in
+/// tokio; [`compute::spawn`](crate::compute::spawn) gives a handle that cancels when dropped and
+/// reports progress.
 ///
 /// # Panics
 /// Outside a runtime, with a message naming the ways in.
@@ -75,19 +80,8 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let scheduler = BlockingSchedule {
-            handle: self.inner.clone(),
-        };
         let meta = meta.kind(TaskKind::Blocking);
-        let (notified, join) =
-            crate::task::new_task(BlockingTask { f: Some(f) }, scheduler.clone(), meta);
-        self.inner.scheduler.count_spawn();
-        if crate::task::register_unstarted(&notified) {
-            scheduler.schedule(notified);
-        } else {
-            drop(notified); // the runtime is shut down: cancelled, never run
-        }
-        join
+        crate::compute::task::spawn_closure(self, move |_: &crate::compute::Job| f(), meta).0
     }
 }
 
@@ -106,47 +100,5 @@ impl Runtime {
         R: Send + 'static,
     {
         self.handle().spawn_blocking_with(f, Meta::here())
-    }
-}
-
-/// The closure as a future that completes on its first poll.
-struct BlockingTask<F> {
-    f: Option<F>,
-}
-
-impl<F> Unpin for BlockingTask<F> {}
-
-impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
-    type Output = R;
-
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
-        let f = self.f.take().expect("a blocking task is polled once");
-        Poll::Ready(f())
-    }
-}
-
-/// The scheduler hook of blocking tasks: "schedule" means "queue on the rayon pool".
-#[derive(Clone)]
-struct BlockingSchedule {
-    handle: StdArc<HandleInner>,
-}
-
-impl Schedule for BlockingSchedule {
-    fn schedule(&self, task: Notified) {
-        let pool = self
-            .handle
-            .compute
-            .as_ref()
-            .expect("a running runtime has a compute pool");
-        // A job refused by a stopped pool is dropped, which cancels the task.
-        pool.spawn(move || task.run());
-    }
-
-    fn owned_tasks(&self) -> &OwnedTasks {
-        self.handle.scheduler.owned()
-    }
-
-    fn task_completed(&self) {
-        self.handle.scheduler.count_completed();
     }
 }

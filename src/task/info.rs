@@ -14,13 +14,13 @@ use std::panic::Location;
 
 /// What kind of work a task cell holds (for dumps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // Io and Compute: built by the lane and compute::spawn as they land
 pub(crate) enum TaskKind {
     /// A future on the async workers.
     Async,
     /// A `spawn_blocking` closure on the compute pool.
     Blocking,
     /// An `unblock` closure on the blocking-I/O lane.
+    #[allow(dead_code)] // built by the blocking-I/O lane once it lands
     Io,
     /// A `compute::spawn` job on the compute pool.
     Compute,
