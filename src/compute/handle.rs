@@ -2,13 +2,13 @@
 //! cancel it (explicitly, or by dropping the handle).
 //!
 //! Watching: [`JobHandle::changed`] returns the progress when it differs from what it returned
-//! last. Wakes are coalesced on the watcher's side, so `advance` never reads a clock: a
-//! watcher with nothing new parks and asks for a wake at the next change (one SeqCst load per
-//! `advance` notices that); a change that arrives less than [`WINDOW`] after the previous
-//! delivery is held back until the window ends, by a timer on the job runtime's driver (not by
-//! further wakes). So a watcher is woken at most about once per window however fast the job
-//! advances, a change is never delivered more than a window late, and the final value always
-//! arrives (closing the job wakes the watcher at once).
+//! last. Wakes are coalesced on the watcher's side, so `advance` never reads a clock: for
+//! [`WINDOW`] after a delivery the watcher sleeps on a timer of the job runtime's driver and
+//! the job's changes do not wake it; after the window, a watcher with nothing new parks and
+//! asks for a wake at the next change (one SeqCst load per `advance` notices that). So a fast
+//! job wakes its watcher about once per window however often it advances, a change is held
+//! back at most one window, and the final value always arrives (closing the job wakes the
+//! watcher at once, window or not).
 
 use super::deferral::{Deferral, Wait};
 use super::job::{JobShared, Progress};
@@ -222,41 +222,53 @@ impl<R> JobHandle<R> {
         loop {
             let closed = self.shared.is_closed();
             let now = self.shared.progress();
-            if now != self.seen {
-                self.shared.unpark();
-                let window_end = self.delivered.map(|at| at + WINDOW);
-                let due = closed || window_end.is_none_or(|end| Instant::now() >= end);
-                if !due {
-                    let end = window_end.expect("not due means a window is open");
-                    match self.deferral.as_mut().map(|d| d.poll_until(end, cx)) {
-                        Some(Wait::Pending) => {
-                            // Closing the job must still wake us at once for the final value.
-                            self.shared.set_waker(cx.waker());
-                            if !self.shared.is_closed() {
-                                return Poll::Pending;
-                            }
-                            continue;
-                        }
-                        Some(Wait::Elapsed) | Some(Wait::Unavailable) | None => {}
-                    }
-                }
-                if let Some(deferral) = &mut self.deferral {
-                    deferral.cancel();
-                }
-                self.seen = now;
-                self.delivered = Some(Instant::now());
-                return Poll::Ready(Some(now));
-            }
+            let changed = now != self.seen;
             if closed {
-                return Poll::Ready(None);
+                // The final value is delivered at once, then `None` for good.
+                return Poll::Ready(changed.then(|| self.deliver(now)));
             }
-            // Nothing new: park until the next change (or the end of the job), then look again
-            // so that a change racing with the park is not lost.
+            // Inside the window that follows a delivery, the job's changes do not wake us:
+            // the timer does, at the window's end (and closing the job, at once).
+            let window_end = self
+                .delivered
+                .map(|at| at + WINDOW)
+                .filter(|end| Instant::now() < *end);
+            if let (Some(end), Some(deferral)) = (window_end, self.deferral.as_mut()) {
+                self.shared.unpark();
+                match deferral.poll_until(end, cx) {
+                    Wait::Pending => {
+                        self.shared.set_waker(cx.waker());
+                        if !self.shared.is_closed() {
+                            return Poll::Pending;
+                        }
+                        continue;
+                    }
+                    // The window is over, or no timer can be armed (the runtime shut down):
+                    // no coalescing then.
+                    Wait::Elapsed | Wait::Unavailable => {}
+                }
+            }
+            if changed {
+                return Poll::Ready(Some(self.deliver(now)));
+            }
+            // Nothing new after the window: park until the next change (or the end of the
+            // job), then look again so that a change racing with the park is not lost.
             self.shared.park(cx.waker());
             if self.shared.progress() == self.seen && !self.shared.is_closed() {
                 return Poll::Pending;
             }
         }
+    }
+
+    /// Records `now` as delivered and opens the next coalescing window.
+    fn deliver(&mut self, now: Progress) -> Progress {
+        if let Some(deferral) = &mut self.deferral {
+            deferral.cancel();
+        }
+        self.shared.unpark();
+        self.seen = now;
+        self.delivered = Some(Instant::now());
+        now
     }
 }
 
