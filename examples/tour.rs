@@ -344,10 +344,7 @@ async fn part4_offload(scale: f64) {
         },
     )
     .await;
-    let (parallel_sum, parallel_time) = job
-        .await
-        .expect("kernel")
-        .expect("not cancelled");
+    let (parallel_sum, parallel_time) = job.await.expect("kernel").expect("not cancelled");
     println!(
         "  parallel kernel: {:.2} s on {threads} threads; meanwhile a 50 ms interval ticked {ticks} times, worst lateness {} ms",
         parallel_time.as_secs_f64(),

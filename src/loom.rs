@@ -11,14 +11,14 @@
 #[cfg(not(loom))]
 mod imp {
     pub(crate) mod sync {
+        /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
+        pub(crate) use std::sync::Mutex as StdMutex;
         pub(crate) use std::sync::{
             Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
         };
         /// The runtime handle's `Arc`: std in both builds (loom's has no `new_cyclic`/`Weak`,
         /// and the handle is not part of any model).
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
-        /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
-        pub(crate) use std::sync::Mutex as StdMutex;
 
         pub(crate) mod atomic {
             pub(crate) use std::sync::atomic::{
@@ -70,9 +70,9 @@ mod imp {
             Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
         };
         // loom has no Weak / new_cyclic; the runtime handle that needs them is not modelled.
-        pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
         /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
         pub(crate) use std::sync::Mutex as StdMutex;
+        pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{

@@ -115,7 +115,9 @@ async fn abort_of_a_running_job_stops_it_and_yields_cancelled() {
     let err = handle.await.expect_err("aborted while running");
     assert!(err.is_cancelled(), "{err:?}");
     // The handle is ready only after the closure returned.
-    let stopped_at = stopped.get().expect("the closure returned before the handle was ready");
+    let stopped_at = stopped
+        .get()
+        .expect("the closure returned before the handle was ready");
     let latency = stopped_at.saturating_duration_since(aborted_at);
     println!("abort -> closure returned: {latency:?}");
     assert!(latency < GENEROUS);
@@ -430,8 +432,15 @@ async fn a_failing_sibling_stops_a_running_blocking_child() {
     })
     .await;
     // The group waited for the child, whose error after seeing the cancellation is not an error.
-    assert!(stopped.get().is_some(), "task_group returned before the child");
-    assert_eq!(steps.load(Ordering::SeqCst), 0, "the child was stopped, not finished");
+    assert!(
+        stopped.get().is_some(),
+        "task_group returned before the child"
+    );
+    assert_eq!(
+        steps.load(Ordering::SeqCst),
+        0,
+        "the child was stopped, not finished"
+    );
     assert_eq!(r.unwrap_err().into_errors(), ["sibling failed"]);
 }
 
@@ -509,7 +518,9 @@ async fn dropping_the_group_future_stops_a_running_blocking_child() {
     .await;
     out.unwrap();
     let dropped_at = Instant::now();
-    let stopped_at = spindle::spawn_blocking(move || stopped.wait()).await.unwrap();
+    let stopped_at = spindle::spawn_blocking(move || stopped.wait())
+        .await
+        .unwrap();
     println!(
         "group dropped -> child returned: {:?}",
         stopped_at.saturating_duration_since(dropped_at)
@@ -527,7 +538,9 @@ async fn timeout_around_a_job_handle_stops_the_kernel() {
     let out = timeout(Duration::from_millis(50), handle).await;
     assert!(out.is_err(), "the kernel runs for ~100 s unless stopped");
     let expired = Instant::now();
-    let stopped_at = spindle::spawn_blocking(move || stopped.wait()).await.unwrap();
+    let stopped_at = spindle::spawn_blocking(move || stopped.wait())
+        .await
+        .unwrap();
     assert!(started.load(Ordering::SeqCst));
     println!(
         "timeout -> kernel returned: {:?}",
@@ -605,9 +618,10 @@ fn runtime_shutdown_stops_a_running_job_and_waits_for_it() {
                 cooperative_kernel(&job, &s, &st)
             });
         } else {
-            let handle = rt.block_on(async move {
-                compute::spawn(move |job| cooperative_kernel(job, &s, &st))
-            });
+            let handle =
+                rt.block_on(
+                    async move { compute::spawn(move |job| cooperative_kernel(job, &s, &st)) },
+                );
             handle.detach();
         }
         until_set_blocking(&started);

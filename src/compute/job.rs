@@ -432,9 +432,7 @@ impl Drop for EnterJob {
 /// Makes `job` the current job of this thread until the guard drops.
 pub(crate) fn enter(job: &Job) -> EnterJob {
     EnterJob {
-        prev: CURRENT
-            .try_with(|c| c.replace(job))
-            .unwrap_or(ptr::null()),
+        prev: CURRENT.try_with(|c| c.replace(job)).unwrap_or(ptr::null()),
     }
 }
 
