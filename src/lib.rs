@@ -20,9 +20,9 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/`, `blocking/`, `signal/`, `process/` and `sync/` are
-//! built on top of that; [`sync`] has the channels and locks, [`io`] the I/O extension traits
-//! and helpers.
+//! output. `compute/`, `time/`, `net/`, `group/`, `blocking/`, `signal/`, `process/` and
+//! `sync/` are built on top of that; [`compute`] has kernels you can cancel and watch,
+//! [`sync`] the channels and locks, [`io`] the I/O extension traits and helpers.
 
 #![warn(missing_docs)]
 

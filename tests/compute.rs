@@ -688,3 +688,26 @@ async fn a_task_awaiting_a_job_shows_it_in_dumps() {
     release.store(true, Ordering::SeqCst);
     waiter.await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// the types' promises
+
+#[test]
+fn the_types_are_what_the_contract_says() {
+    fn job_handle<T: Future<Output = Result<u8, spindle::JoinError>> + Unpin + Send>() {}
+    fn job<T: Clone + Send + Sync + std::fmt::Debug>() {}
+    fn error<T: std::error::Error + Clone + Copy + PartialEq + Send + Sync + 'static>() {}
+    job_handle::<compute::JobHandle<u8>>();
+    job::<compute::Job>();
+    error::<Cancelled>();
+    let io: std::io::Error = Cancelled.into();
+    assert_eq!(io.kind(), std::io::ErrorKind::Other);
+    assert_eq!(
+        Progress {
+            done: 1,
+            total: Some(4)
+        }
+        .to_string(),
+        "1/4 (25.0 %)"
+    );
+}
