@@ -287,7 +287,8 @@ fn row_cancel_latency(cfg: &Config, out: &mut Vec<String>) {
         let stopped: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::default();
         let started = Arc::new(std::sync::Barrier::new(2));
         let (s, st) = (stopped.clone(), started.clone());
-        let handle = rt.block_on(async move {
+        let handle = {
+            let _enter = rt.handle().enter();
             compute::spawn(move |job| {
                 st.wait();
                 let mut last_ok = Instant::now();
@@ -303,7 +304,7 @@ fn row_cancel_latency(cfg: &Config, out: &mut Vec<String>) {
                 }
                 *s.lock().unwrap() = Some((last_ok, Instant::now()));
             })
-        });
+        };
         started.wait();
         // Abort at a varying point of the 100 µs step.
         std::thread::sleep(Duration::from_micros(2_000 + (i as u64 * 37) % 1000));
@@ -488,7 +489,8 @@ fn main() {
         if cfg.quick { " (quick)" } else { "" }
     );
     let mut out = Vec::new();
-    let rows: [(&str, fn(&Config, &mut Vec<String>)); 4] = [
+    type Row = fn(&Config, &mut Vec<String>);
+    let rows: [(&str, Row); 4] = [
         ("checkpoint", row_checkpoint),
         ("cancel_latency", row_cancel_latency),
         ("progress_overhead", row_progress_overhead),

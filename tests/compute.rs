@@ -618,11 +618,8 @@ fn runtime_shutdown_stops_a_running_job_and_waits_for_it() {
                 cooperative_kernel(&job, &s, &st)
             });
         } else {
-            let handle =
-                rt.block_on(
-                    async move { compute::spawn(move |job| cooperative_kernel(job, &s, &st)) },
-                );
-            handle.detach();
+            let _enter = rt.handle().enter();
+            compute::spawn(move |job| cooperative_kernel(job, &s, &st)).detach();
         }
         until_set_blocking(&started);
         let start = Instant::now();
@@ -642,8 +639,10 @@ fn shutdown_timeout_returns_early_for_a_cooperative_job() {
     let rt = Runtime::new().unwrap();
     let (started, stopped) = (flag(), Arc::new(Stopped::default()));
     let (s, st) = (started.clone(), stopped.clone());
-    rt.block_on(async move { compute::spawn(move |job| cooperative_kernel(job, &s, &st)) })
-        .detach();
+    {
+        let _enter = rt.handle().enter();
+        compute::spawn(move |job| cooperative_kernel(job, &s, &st)).detach();
+    }
     until_set_blocking(&started);
     let start = Instant::now();
     rt.shutdown_timeout(Duration::from_secs(30));
