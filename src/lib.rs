@@ -20,9 +20,13 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `compute/`, `time/`, `net/`, `group/`, `blocking/`, `signal/`, `process/` and
-//! `sync/` are built on top of that; [`compute`] has kernels you can cancel and watch,
+//! output. `compute/`, `time/`, `net/`, `group/`, `blocking/`, `fs/`, `signal/`, `process/`
+//! and `sync/` are built on top of that; [`compute`] has kernels you can cancel and watch,
 //! [`sync`] the channels and locks, [`io`] the I/O extension traits and helpers.
+//!
+//! Two pools sit beside the workers for synchronous code: [`spawn_blocking`] runs CPU work on
+//! the bounded rayon compute pool, [`unblock`] runs blocking I/O (and [`fs`] runs every file
+//! operation) on the elastic blocking-I/O lane.
 
 #![warn(missing_docs)]
 
@@ -37,6 +41,7 @@ pub mod loom_api;
 
 mod blocking;
 pub mod compute;
+pub mod fs;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;
 pub mod io;
@@ -54,7 +59,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use blocking::spawn_blocking;
+pub use blocking::{spawn_blocking, unblock};
 pub use group::{GroupError, GroupHandle, JoinSet, TaskGroup, gather, task_group, try_gather};
 pub use runtime::{run, spawn};
 pub use task::{AbortHandle, JoinError, JoinHandle, yield_now};

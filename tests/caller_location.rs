@@ -45,6 +45,12 @@ fn outside_a_runtime_panics_report_the_callers_line() {
     });
     assert_eq!((file.as_str(), line), (file!(), line!() - 2));
 
+    let (file, line, message) = panic_site(|| {
+        drop(spindle::unblock(|| {}));
+    });
+    assert_eq!((file.as_str(), line), (file!(), line!() - 2), "{message}");
+    assert!(message.contains("spindle::unblock"), "{message}");
+
     // A timer cannot know who polls it, so its message names where it was created.
     let created_line = line!() + 1;
     let sleep = spindle::time::sleep(Duration::from_millis(1));

@@ -26,9 +26,9 @@ impl Drop for DropFlag {
 // ---------------------------------------------------------------------------------------------
 // JoinSet
 
-#[test]
-fn join_set_yields_results_in_completion_order() {
-    let order = rt(2).block_on(async {
+#[spindle::test(worker_threads = 2)]
+async fn join_set_yields_results_in_completion_order() {
+    let order = {
         let mut set = JoinSet::new();
         // Each member finishes when released; they are released in an order unrelated to the
         // spawn order, one after the other.
@@ -52,7 +52,7 @@ fn join_set_yields_results_in_completion_order() {
         }
         assert!(set.join_next().await.is_none());
         (order, release_order)
-    });
+    };
     assert_eq!(order.0, order.1);
 }
 
@@ -85,9 +85,9 @@ fn dropping_a_join_set_aborts_every_task_and_runs_destructors() {
     });
 }
 
-#[test]
-fn join_set_abort_and_shutdown() {
-    rt(2).block_on(async {
+#[spindle::test(worker_threads = 2)]
+async fn join_set_abort_and_shutdown() {
+    {
         let mut set = JoinSet::new();
         let mut aborts = Vec::new();
         for i in 0..16u64 {
@@ -138,7 +138,7 @@ fn join_set_abort_and_shutdown() {
             10,
             "shutdown waits for every task"
         );
-    });
+    }
 }
 
 #[test]
@@ -167,9 +167,9 @@ fn join_all_resumes_a_members_panic() {
     assert_eq!(all, [0, 1, 2, 3, 4]);
 }
 
-#[test]
-fn join_set_blocking_members_ids_and_try_join_next() {
-    rt(2).block_on(async {
+#[spindle::test(worker_threads = 2, compute_threads = 2)]
+async fn join_set_blocking_members_ids_and_try_join_next() {
+    {
         let mut set = JoinSet::new();
         let mut ids = HashSet::new();
         for i in 0..4u64 {
@@ -211,7 +211,7 @@ fn join_set_blocking_members_ids_and_try_join_next() {
             }
         }
         assert!(set.is_empty());
-    });
+    }
 }
 
 #[test]

@@ -1,15 +1,27 @@
-//! `spawn_blocking`: synchronous work on the runtime's rayon compute pool.
+//! Synchronous work off the async workers, in two lanes:
 //!
-//! A blocking call is a compute job without a handle to watch it (see `crate::compute::task`
-//! for the task cell behind both): an ordinary task whose future runs the closure on its only
-//! poll, scheduled onto rayon. So abort-before-start, panics, shutdown and the JoinHandle
-//! behave exactly as for async tasks, and the closure can reach its job token through
-//! `spindle::compute::checkpoint()` / `current()`: aborting the JoinHandle or shutting the
-//! runtime down while it runs makes its checkpoints fail, and the handle then yields a
-//! cancelled error once the closure returns.
+//! * [`spawn_blocking`]: CPU work on the runtime's bounded rayon compute pool (this file);
+//! * [`unblock`]: blocking I/O on the runtime's elastic blocking-I/O lane (`unblock.rs`).
+//!
+//! Both are ordinary tasks (same cell, state machine and `JoinHandle`) whose future runs the
+//! closure on its first and only poll, and whose scheduler hook hands the task to rayon or to
+//! the lane instead of to the async workers. So abort-before-start, panics, shutdown and the
+//! JoinHandle behave exactly as for async tasks. A `spawn_blocking` call is a compute job
+//! without a handle to watch it (see `crate::compute::task` for its cell): the closure reaches
+//! its job token through `spindle::compute::checkpoint()` / `current()`, so aborting the
+//! JoinHandle or shutting the runtime down while it runs makes its checkpoints fail, and the
+//! handle then yields a cancelled error once the closure returns.
+
+mod unblock;
+
+pub use unblock::unblock;
+pub(crate) use unblock::unblock_mandatory;
 
 use crate::runtime::{Handle, Runtime, context, no_runtime_panic};
 use crate::task::{JoinHandle, Meta, TaskKind};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// Runs `f` on the current runtime's compute pool (rayon, `compute_threads` threads) and returns
 /// a handle to its result. Inside `f`, rayon's parallel iterators use that same pool, and
@@ -23,6 +35,10 @@ use crate::task::{JoinHandle, Meta, TaskKind};
 /// cancelled error once it returns (never its value). Dropping the `JoinHandle` detaches, as in
 /// tokio; [`compute::spawn`](crate::compute::spawn) gives a handle that cancels when dropped and
 /// reports progress.
+///
+/// For calls that *wait* rather than compute (files, name resolution, a blocking C library),
+/// use [`unblock`] instead: a few such calls would otherwise occupy every compute thread and
+/// queue the kernels behind them.
 ///
 /// # Panics
 /// Outside a runtime, with a message naming the ways in.
@@ -100,5 +116,28 @@ impl Runtime {
         R: Send + 'static,
     {
         self.handle().spawn_blocking_with(f, Meta::here())
+    }
+}
+
+/// The closure as a future that completes on its first poll (the lane's task cell;
+/// `spawn_blocking` uses `compute::task`'s, which also installs the job token).
+pub(crate) struct BlockingTask<F> {
+    f: Option<F>,
+}
+
+impl<F> BlockingTask<F> {
+    pub(crate) fn new(f: F) -> BlockingTask<F> {
+        BlockingTask { f: Some(f) }
+    }
+}
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self.f.take().expect("a blocking task is polled once");
+        Poll::Ready(f())
     }
 }

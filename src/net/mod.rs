@@ -15,8 +15,8 @@
 //!
 //! A worker thread never blocks on a DNS lookup that spindle can see coming:
 //!
-//! * [`lookup_host`] resolves a host name on another thread (numeric addresses are parsed
-//!   inline, without any thread hop).
+//! * [`lookup_host`] resolves a host name on the runtime's blocking-I/O lane (see
+//!   [`unblock`](crate::unblock); numeric addresses are parsed inline, without any thread hop).
 //! * [`TcpStream::connect`], [`TcpListener::bind`], [`UdpSocket::bind`],
 //!   [`UdpSocket::connect`] and [`UdpSocket::send_to`] take any [`std::net::ToSocketAddrs`].
 //!   When the argument is a string (`&str`, `String`, `&String`) or a `(&str | String, u16)`
@@ -24,7 +24,7 @@
 //!   resolved off the worker, like `lookup_host`. Every other `ToSocketAddrs` type of `std` is
 //!   numeric already. Only a third-party type with its own `ToSocketAddrs` impl that does a
 //!   lookup would run that lookup on the calling thread; resolve such a value with
-//!   `lookup_host` (or on `spindle::spawn_blocking`) first.
+//!   `lookup_host` (or inside `spindle::unblock`) first.
 //!
 //! Binding or connecting tries each resolved address in turn and returns the last error. The
 //! returned futures do not borrow the address argument.

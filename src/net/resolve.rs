@@ -16,8 +16,9 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 /// Resolves `host` — `"name:port"` (or a numeric `"ip:port"`), as tokio takes it, or any other
 /// [`std::net::ToSocketAddrs`] value such as `("name", port)` — to its socket addresses.
 ///
-/// A numeric address is parsed at once. A host name is looked up on another thread, so the
-/// worker running the calling task never blocks on DNS. The addresses come in the resolver's
+/// A numeric address is parsed at once. A host name is looked up on the blocking-I/O lane
+/// (see [`unblock`](crate::unblock)), so the worker running the calling task never blocks on
+/// DNS, and slow lookups do not hold up the compute pool. The addresses come in the resolver's
 /// order (an IPv6 and an IPv4 address for `localhost` on most systems). A name that does not
 /// resolve is an `io::Error` from the system resolver; a string without a port is an
 /// `InvalidInput` error, as in `std`. Must be awaited inside a spindle runtime when a lookup is
@@ -92,9 +93,9 @@ pub(crate) fn no_addresses() -> io::Error {
     )
 }
 
-/// Resolves `host` (a name, not a numeric address) with the system resolver on a thread that
-/// is not a worker. This is the one place spindle's networking blocks on DNS; the lead will
-/// move it onto the blocking-I/O lane (`spindle::unblock`) once that lands.
+/// Resolves `host` (a name, not a numeric address) with the system resolver on the runtime's
+/// blocking-I/O lane (`spindle::unblock`): the one place spindle's networking blocks on DNS.
+/// A slow resolver then holds a lane thread, never a worker or a compute thread.
 async fn resolve_blocking(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
     let handle = crate::runtime::Handle::try_current().ok_or_else(|| {
         io::Error::other(format!(
@@ -102,8 +103,7 @@ async fn resolve_blocking(host: String, port: u16) -> io::Result<Vec<SocketAddr>
              `Runtime::block_on`, a spawned task, or under `Handle::enter`)"
         ))
     })?;
-    let job =
-        handle.spawn_blocking(move || (host.as_str(), port).to_socket_addrs().map(Vec::from_iter));
+    let job = handle.unblock(move || (host.as_str(), port).to_socket_addrs().map(Vec::from_iter));
     job.await
         .map_err(|err| io::Error::other(format!("the name lookup did not finish: {err}")))?
 }

@@ -29,7 +29,7 @@ impl Drop for Reactor {
 
 /// One per runtime: the poller, the socket registrations and the timers.
 pub(crate) struct Reactor {
-    poller: polling::Poller,
+    poller: wait::OsPoller,
     /// Waits on the poller (one `epoll_wait` per turn on Linux) and breaks waits.
     waiter: wait::Waiter,
     pub(crate) io: io::IoDriver,
@@ -49,7 +49,7 @@ impl Reactor {
 
     /// A reactor whose timers have one shard per worker (see `timer.rs`).
     pub(crate) fn with_workers(workers: usize) -> std::io::Result<Reactor> {
-        let poller = polling::Poller::new()?;
+        let poller = wait::OsPoller::new()?;
         let waiter = wait::Waiter::new(&poller)?;
         Ok(Reactor {
             poller,
@@ -63,7 +63,7 @@ impl Reactor {
     }
 
     /// The OS poller, for registering sources.
-    pub(crate) fn poller(&self) -> &polling::Poller {
+    pub(crate) fn poller(&self) -> &wait::OsPoller {
         &self.poller
     }
 

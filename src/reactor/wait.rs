@@ -9,7 +9,10 @@
 //! our own registered edge-triggered: every `write` to it produces a new edge, so it never has
 //! to be read or re-armed. A turn is one `epoll_wait`; a notification is one `write`.
 //!
-//! Elsewhere (and under loom) the portable `polling::Poller::wait` is used.
+//! Elsewhere (and under loom) the portable `polling::Poller::wait` is used. Under miri, which
+//! cannot run `epoll`'s helpers (`timerfd_create`), there is no OS poller at all: the wait is a
+//! timed condvar wait, so runtimes, timers and the scheduler run under miri, and registering a
+//! file descriptor fails with a clear `Unsupported` error.
 
 use std::io;
 use std::time::Duration;
@@ -25,20 +28,20 @@ pub(crate) struct IoEvent {
 }
 
 /// The key our notification eventfd is registered under (polling reserves `usize::MAX`).
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 const NOTIFY_KEY: usize = usize::MAX - 1;
 
 /// Events fetched per `epoll_wait`.
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 const BATCH: usize = 1024;
 
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 pub(crate) struct Waiter {
     notify: std::os::fd::OwnedFd,
     buffer: crate::loom::sync::Mutex<Vec<libc::epoll_event>>,
 }
 
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 impl Waiter {
     pub(crate) fn new(poller: &polling::Poller) -> io::Result<Waiter> {
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -144,12 +147,12 @@ impl Waiter {
 }
 
 /// The events of one `epoll_wait` (the buffer stays locked while it is read).
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 pub(crate) struct Batch<'a> {
     buffer: crate::loom::sync::MutexGuard<'a, Vec<libc::epoll_event>>,
 }
 
-#[cfg(all(target_os = "linux", not(loom)))]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 impl Batch<'_> {
     pub(crate) fn events(&self) -> impl Iterator<Item = IoEvent> + '_ {
         self.buffer.iter().filter_map(|event| {
@@ -171,17 +174,17 @@ impl Batch<'_> {
 }
 
 /// The portable fallback: `polling`'s own wait and notification.
-#[cfg(not(all(target_os = "linux", not(loom))))]
+#[cfg(all(not(all(target_os = "linux", not(loom))), not(miri)))]
 pub(crate) struct Waiter {
     events: crate::loom::sync::Mutex<polling::Events>,
 }
 
-#[cfg(not(all(target_os = "linux", not(loom))))]
+#[cfg(all(not(all(target_os = "linux", not(loom))), not(miri)))]
 pub(crate) struct Batch<'a> {
     events: crate::loom::sync::MutexGuard<'a, polling::Events>,
 }
 
-#[cfg(not(all(target_os = "linux", not(loom))))]
+#[cfg(all(not(all(target_os = "linux", not(loom))), not(miri)))]
 impl Batch<'_> {
     pub(crate) fn events(&self) -> impl Iterator<Item = IoEvent> + '_ {
         self.events.iter().map(|event| {
@@ -196,7 +199,7 @@ impl Batch<'_> {
     }
 }
 
-#[cfg(not(all(target_os = "linux", not(loom))))]
+#[cfg(all(not(all(target_os = "linux", not(loom))), not(miri)))]
 impl Waiter {
     pub(crate) fn new(_poller: &polling::Poller) -> io::Result<Waiter> {
         Ok(Waiter {
@@ -226,4 +229,103 @@ impl Waiter {
     }
 
     pub(crate) fn deregister(&self, _poller: &polling::Poller) {}
+}
+
+/// The OS poller sources are registered with.
+#[cfg(not(miri))]
+pub(crate) type OsPoller = polling::Poller;
+
+/// Under miri: no OS poller; registrations fail with `Unsupported`.
+#[cfg(miri)]
+pub(crate) struct OsPoller(());
+
+#[cfg(miri)]
+impl OsPoller {
+    pub(crate) fn new() -> io::Result<OsPoller> {
+        Ok(OsPoller(()))
+    }
+
+    fn unsupported() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "file descriptors cannot be registered with spindle's reactor under miri",
+        )
+    }
+
+    /// # Safety
+    /// As `polling::Poller::add_with_mode` (nothing is registered here).
+    pub(crate) unsafe fn add_with_mode(
+        &self,
+        _fd: std::os::fd::RawFd,
+        _event: polling::Event,
+        _mode: polling::PollMode,
+    ) -> io::Result<()> {
+        Err(Self::unsupported())
+    }
+
+    pub(crate) fn delete(&self, _fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+        Err(Self::unsupported())
+    }
+}
+
+/// Under miri: a timed condvar wait that `notify` breaks.
+#[cfg(miri)]
+pub(crate) struct Waiter {
+    notified: crate::loom::sync::Mutex<bool>,
+    condvar: crate::loom::sync::Condvar,
+}
+
+#[cfg(miri)]
+pub(crate) struct Batch<'a> {
+    _waiter: std::marker::PhantomData<&'a Waiter>,
+}
+
+#[cfg(miri)]
+impl Batch<'_> {
+    pub(crate) fn events(&self) -> impl Iterator<Item = IoEvent> + '_ {
+        std::iter::empty()
+    }
+}
+
+#[cfg(miri)]
+impl Waiter {
+    pub(crate) fn new(_poller: &OsPoller) -> io::Result<Waiter> {
+        Ok(Waiter {
+            notified: crate::loom::sync::Mutex::new(false),
+            condvar: crate::loom::sync::Condvar::new(),
+        })
+    }
+
+    pub(crate) fn notify(&self, _poller: &OsPoller) {
+        *crate::loom::lock(&self.notified) = true;
+        self.condvar.notify_one();
+    }
+
+    pub(crate) fn wait(
+        &self,
+        _poller: &OsPoller,
+        timeout: Option<Duration>,
+    ) -> io::Result<Batch<'_>> {
+        let mut notified = crate::loom::lock(&self.notified);
+        if !*notified {
+            notified = match timeout {
+                None => self
+                    .condvar
+                    .wait(notified)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(timeout) => {
+                    self.condvar
+                        .wait_timeout(notified, timeout)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+        *notified = false;
+        Ok(Batch {
+            _waiter: std::marker::PhantomData,
+        })
+    }
+
+    pub(crate) fn deregister(&self, _poller: &OsPoller) {}
 }

@@ -1,20 +1,27 @@
-//! The runtime: builds the reactor, the scheduler and its worker threads, and the rayon compute
-//! pool; owns their lifetime; and offers `block_on` to enter async code from sync code.
+//! The runtime: builds the reactor, the scheduler and its worker threads, the rayon compute
+//! pool and the blocking-I/O lane; owns their lifetime; and offers `block_on` to enter async
+//! code from sync code.
 //!
 //! * `context.rs`: the thread-local "current runtime" behind `spawn`, `Handle::current` and the
 //!   reactor lookups of sleeps and sockets.
 //! * `block_on.rs`: polling a future on the calling thread and parking it between wakes.
 //! * `compute.rs`: the rayon pool that `spawn_blocking` feeds (see `crate::blocking`).
+//! * `io_pool.rs`: the elastic blocking-I/O lane that `unblock` and `spindle::fs` feed.
 //!
 //! Shutdown (drop, [`Runtime::shutdown_timeout`], or the end of [`run`]) goes: refuse new work
 //! and wake every waiter → workers cancel what is in their queues and exit → cancel what is in
-//! the injector and every idle task in the registry → stop the compute pool. Every future is
-//! dropped exactly once, with this runtime as the current context, so destructors may spawn
-//! (they get a cancelled handle) or wake (a no-op) without deadlock.
+//! the injector and every idle task in the registry (queued `spawn_blocking` and `unblock`
+//! jobs included: they never run) → stop the compute pool and wait for its running closures →
+//! stop the blocking-I/O lane (file writes already handed to it still run) and wait for its
+//! running jobs. Both waits share the `shutdown_timeout` deadline (none for drop); threads still
+//! busy after it are left to finish on their own. Every future is dropped exactly once, with
+//! this runtime as the current context, so destructors may spawn (they get a cancelled handle)
+//! or wake (a no-op) without deadlock.
 
 mod block_on;
 mod compute;
 pub(crate) mod context;
+mod io_pool;
 pub(crate) mod task_builder;
 
 use crate::loom::sync::{Condvar, Mutex, StdArc};
@@ -24,6 +31,8 @@ pub use crate::scheduler::SlowPoll;
 use crate::scheduler::{Scheduler, SlowPollHook};
 use crate::task::{JoinHandle, Meta};
 use compute::ComputePool;
+use io_pool::IoPool;
+pub(crate) use io_pool::run_lane_job;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -46,6 +55,8 @@ pub struct Builder {
     worker_threads: usize,
     compute_threads: usize,
     thread_name: String,
+    max_io_threads: usize,
+    io_keep_alive: Duration,
     slow_poll: Option<SlowPollHook>,
 }
 
@@ -67,6 +78,8 @@ impl Builder {
             worker_threads: num_cpus::get(),
             compute_threads: num_cpus::get(),
             thread_name: "spindle".into(),
+            max_io_threads: io_pool::DEFAULT_MAX_THREADS,
+            io_keep_alive: io_pool::DEFAULT_KEEP_ALIVE,
             slow_poll: None,
         }
     }
@@ -93,7 +106,38 @@ impl Builder {
         self
     }
 
-    /// The prefix of the runtime's thread names (`NAME-worker-0`, `NAME-compute-0`, …).
+    /// The most threads the blocking-I/O lane behind [`unblock`](crate::unblock) and
+    /// `spindle::fs` may run at once (at least 1; default 64). Lane threads are started only
+    /// when a job finds no idle one, and exit after [`io_thread_keep_alive`](Self::io_thread_keep_alive)
+    /// without work; jobs beyond the cap wait in a queue.
+    ///
+    /// ```
+    /// let rt = spindle::runtime::Builder::new().max_io_threads(4).build().unwrap();
+    /// assert_eq!(rt.block_on(rt.unblock(|| 7)).unwrap(), 7);
+    /// ```
+    pub fn max_io_threads(mut self, count: usize) -> Builder {
+        self.max_io_threads = count;
+        self
+    }
+
+    /// How long an idle blocking-I/O lane thread waits for a job before it exits (default
+    /// 10 s; tokio's `thread_keep_alive`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = spindle::runtime::Builder::new()
+    ///     .io_thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.unblock(|| 7)).unwrap(), 7);
+    /// ```
+    pub fn io_thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.io_keep_alive = keep_alive;
+        self
+    }
+
+    /// The prefix of the runtime's thread names (`NAME-worker-0`, `NAME-compute-0`,
+    /// `NAME-io-0`, …).
     ///
     /// ```
     /// let rt = spindle::runtime::Builder::new().thread_name("app").build().unwrap();
@@ -150,9 +194,16 @@ impl Builder {
             let compute = ComputePool::new(self.compute_threads, &self.thread_name, weak.clone())
                 .map_err(|e| pool_error = Some(e))
                 .ok();
+            let io = IoPool::new(
+                self.max_io_threads,
+                self.io_keep_alive,
+                &self.thread_name,
+                weak.clone(),
+            );
             HandleInner {
                 scheduler: scheduler.clone(),
                 compute,
+                io,
             }
         });
         let handle = Handle { inner };
@@ -198,6 +249,7 @@ impl Builder {
         for (name, count) in [
             ("worker_threads", self.worker_threads),
             ("compute_threads", self.compute_threads),
+            ("max_io_threads", self.max_io_threads),
         ] {
             if count == 0 {
                 return invalid(format!("{name} must be at least 1"));
@@ -218,8 +270,8 @@ impl Builder {
     }
 }
 
-/// The most worker or compute threads a runtime accepts (the idle accounting packs counts into
-/// 16 bits; far more threads than any machine has cores).
+/// The most worker, compute or blocking-I/O threads a runtime accepts (the idle accounting packs
+/// counts into 16 bits; far more threads than any machine has cores).
 pub const MAX_THREADS: usize = 32_767;
 
 /// A spindle runtime: worker threads running async tasks, a reactor for timers and sockets, and
@@ -300,8 +352,9 @@ impl Runtime {
         &self.handle
     }
 
-    /// Shuts down, waiting at most `timeout` for worker and compute threads to finish their
-    /// current poll or closure (threads still busy after that are left to exit on their own).
+    /// Shuts down, waiting at most `timeout` for worker, compute and blocking-I/O threads to
+    /// finish their current poll or closure (threads still busy after that are left to exit on
+    /// their own).
     ///
     /// ```
     /// let rt = spindle::runtime::Runtime::new().unwrap();
@@ -364,6 +417,7 @@ impl Runtime {
         if let Some(compute) = &self.handle.inner.compute {
             compute.shutdown(deadline);
         }
+        self.handle.inner.io.shutdown(deadline);
     }
 }
 
@@ -454,6 +508,7 @@ pub struct Handle {
 pub(crate) struct HandleInner {
     pub(crate) scheduler: Scheduler,
     pub(crate) compute: Option<ComputePool>,
+    pub(crate) io: IoPool,
 }
 
 impl Handle {
@@ -553,14 +608,14 @@ impl fmt::Debug for Handle {
 }
 
 impl Handle {
-    /// Threads of the blocking-I/O lane (wired to the lane when it lands).
+    /// Threads of the blocking-I/O lane.
     pub(crate) fn io_lane_threads(&self) -> usize {
-        0
+        self.inner.io.threads()
     }
 
-    /// Jobs queued on the blocking-I/O lane (wired to the lane when it lands).
+    /// Jobs queued on the blocking-I/O lane.
     pub(crate) fn io_lane_queue_depth(&self) -> usize {
-        0
+        self.inner.io.queue_depth()
     }
 }
 

@@ -100,7 +100,11 @@ mod model {
                 None => Steal::Empty,
             }
         }
-        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+        pub(crate) fn steal_batch_with_limit_and_pop(
+            &self,
+            dest: &Worker<T>,
+            _limit: usize,
+        ) -> Steal<T> {
             steal_half(&self.queue, dest)
         }
         pub(crate) fn is_empty(&self) -> bool {

@@ -1,8 +1,9 @@
 //! One worker thread: find a task, run it, repeat; steal when empty; park when there is nothing.
 //!
 //! Where the next task comes from, in order:
-//! 1. every `GLOBAL_INTERVAL` ticks, the injector first (so remote spawns and wakes are never
-//!    starved by a worker whose local tasks keep re-waking each other);
+//! 1. every *global interval* ticks, the injector first (so remote spawns and wakes are never
+//!    starved by a worker whose local tasks keep re-waking each other); the interval tunes
+//!    itself to about 200 µs of polling (tokio's rule), from 2 to 127 ticks;
 //! 2. the LIFO slot (the task this worker just woke or spawned: message-passing latency), at most
 //!    `MAX_LIFO_POLLS` in a row so that a ping-pong pair cannot starve the rest;
 //! 3. the local FIFO queue;
@@ -28,9 +29,18 @@ use crate::loom::sync::atomic::Ordering;
 use crate::task::Notified;
 use std::cell::Cell;
 
-const GLOBAL_INTERVAL: u32 = 61;
+/// Ticks between the busy worker's reactor turns (and global-interval re-tuning).
 const EVENT_INTERVAL: u32 = 61;
 const MAX_LIFO_POLLS: u32 = 3;
+/// How much polling time may pass between two looks at the injector (tokio's target too):
+/// the global-queue interval is this divided by the mean poll time, within the bounds below.
+const GLOBAL_TARGET_NS: u64 = 200_000;
+const GLOBAL_INTERVAL_MIN: u32 = 2;
+const GLOBAL_INTERVAL_MAX: u32 = 127;
+/// The interval before any poll was measured.
+const GLOBAL_INTERVAL_DEFAULT: u32 = 61;
+/// Most tasks taken from the injector at once (crossbeam also stops at a block boundary).
+const INJECTOR_BATCH_MAX: usize = 128;
 
 /// The thread-local side of a worker; `schedule` reaches it through [`CURRENT`].
 pub(crate) struct Worker {
@@ -39,6 +49,14 @@ pub(crate) struct Worker {
     local: LocalQueue<Notified>,
     parker: Parker,
     tick: Cell<u32>,
+    /// Ticks left until the next look at the injector first.
+    global_countdown: Cell<u32>,
+    /// The self-tuned global-queue interval (see `retune`).
+    global_interval: Cell<u32>,
+    /// Mean poll time (ns, exponentially weighted), and where the current measurement began:
+    /// the precise clock and the poll count.
+    mean_poll_ns: Cell<f64>,
+    batch_start: Cell<(u64, u64)>,
     searching: Cell<bool>,
     rng: Cell<u32>,
 }
@@ -88,6 +106,10 @@ impl Worker {
             local,
             parker,
             tick: Cell::new(0),
+            global_countdown: Cell::new(GLOBAL_INTERVAL_DEFAULT),
+            global_interval: Cell::new(GLOBAL_INTERVAL_DEFAULT),
+            mean_poll_ns: Cell::new(0.0),
+            batch_start: Cell::new((0, 0)),
             searching: Cell::new(false),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         }
@@ -112,7 +134,16 @@ impl Worker {
     /// there is something besides this task to take: waking one for a lone yielder would just
     /// make the task migrate (and its cache lines with it). Our own queue is always drained
     /// by us, so skipping the notification never strands the task.
+    ///
+    /// "Ready work" includes the injector: if remote tasks are waiting there, a batch of them
+    /// is moved into the local queue first, so a task that keeps yielding (a cooperative
+    /// busy loop) never makes remote spawns and wakes wait for the next global-queue look.
     pub(super) fn schedule_yield(&self, task: Notified) {
+        if !self.shared.injector.is_empty() {
+            if let Some(first) = self.pop_injector() {
+                self.local.push(first);
+            }
+        }
         self.local.push(task);
         if self.local.len() > 1 {
             self.shared.notify_parked();
@@ -136,16 +167,20 @@ impl Worker {
         while !self.shared.is_shutdown() {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
-            if tick % EVENT_INTERVAL == 0 && self.shared.driver.reactor.has_work() {
-                let (_, waiter) = super::park::Parker::poll_driver(&self.shared.driver);
-                if let Some(index) = waiter {
-                    // A worker parked on its condvar while we held the driver: let it take over.
-                    self.shared.remotes[index]
-                        .unparker
-                        .unpark(&self.shared.driver);
+            if tick % EVENT_INTERVAL == 0 {
+                self.retune();
+                if self.shared.driver.reactor.has_work() {
+                    let (_, waiter) = super::park::Parker::poll_driver(&self.shared.driver);
+                    if let Some(index) = waiter {
+                        // A worker parked on its condvar while we held the driver: let it
+                        // take over.
+                        self.shared.remotes[index]
+                            .unparker
+                            .unpark(&self.shared.driver);
+                    }
                 }
             }
-            if let Some(task) = self.next_task(tick) {
+            if let Some(task) = self.next_task() {
                 self.run_task(task);
             } else if let Some(task) = self.steal() {
                 self.run_task(task);
@@ -157,11 +192,15 @@ impl Worker {
         self.drain_on_shutdown();
     }
 
-    fn next_task(&self, tick: u32) -> Option<Notified> {
-        if tick % GLOBAL_INTERVAL == 0 {
+    fn next_task(&self) -> Option<Notified> {
+        let countdown = self.global_countdown.get().saturating_sub(1);
+        if countdown == 0 {
+            self.global_countdown.set(self.global_interval.get());
             if let Some(task) = self.pop_injector() {
                 return Some(task);
             }
+        } else {
+            self.global_countdown.set(countdown);
         }
         if let Some(task) = self.me().lifo.take() {
             return Some(task);
@@ -169,9 +208,17 @@ impl Worker {
         self.local.pop().or_else(|| self.pop_injector())
     }
 
+    /// A batch from the injector: this worker's share of it (at least crossbeam's usual 32),
+    /// so a burst of remote spawns is spread in few trips.
     fn pop_injector(&self) -> Option<Notified> {
+        let share = self.shared.injector.len() / self.shared.remotes.len() + 1;
+        let limit = share.clamp(32, INJECTOR_BATCH_MAX);
         loop {
-            match self.shared.injector.steal_batch_and_pop(&self.local) {
+            match self
+                .shared
+                .injector
+                .steal_batch_with_limit_and_pop(&self.local, limit)
+            {
                 Steal::Success(task) => return Some(task),
                 Steal::Empty => return None,
                 Steal::Retry => continue,
@@ -302,6 +349,33 @@ impl Worker {
         }
     }
 
+    /// Re-derives the global-queue interval from the mean poll time since the last call
+    /// (tokio's self-tuning): long polls mean fewer ticks between looks at the injector, so
+    /// remote work waits about [`GLOBAL_TARGET_NS`] of polling at most, however long polls are.
+    /// One clock read every [`EVENT_INTERVAL`] ticks.
+    fn retune(&self) {
+        let now = self.shared.clock.precise_ns();
+        // Relaxed: our own counter.
+        let polls = self.me().stats.polls.load(Ordering::Relaxed);
+        let (start_ns, start_polls) = self.batch_start.replace((now, polls));
+        let polled = polls.wrapping_sub(start_polls);
+        if start_ns == 0 || polled == 0 {
+            return;
+        }
+        let sample = now.saturating_sub(start_ns) as f64 / polled as f64;
+        // Exponentially weighted, as tokio does (weight 0.1 for the new sample).
+        let previous = self.mean_poll_ns.get();
+        let mean = if previous > 0.0 {
+            previous * 0.9 + sample * 0.1
+        } else {
+            sample
+        };
+        self.mean_poll_ns.set(mean);
+        let interval = (GLOBAL_TARGET_NS as f64 / mean.max(1.0)) as u32;
+        self.global_interval
+            .set(interval.clamp(GLOBAL_INTERVAL_MIN, GLOBAL_INTERVAL_MAX));
+    }
+
     /// Going to sleep: the busy stretch ends.
     fn mark_parked(&self) {
         let me = self.me();
@@ -319,6 +393,10 @@ impl Worker {
     fn mark_unparked(&self) {
         let me = self.me();
         let now = self.shared.clock.refresh();
+        // The mean poll time is measured over busy stretches only, not across sleeps.
+        // Relaxed: our own counter.
+        self.batch_start
+            .set((now, me.stats.polls.load(Ordering::Relaxed)));
         // Relaxed (both): as in `mark_parked`.
         me.stats.unparked_at_ns.store(now, Ordering::Relaxed);
         me.parked.store(false, Ordering::Relaxed);

@@ -20,7 +20,6 @@ pub(crate) enum TaskKind {
     /// A `spawn_blocking` closure on the compute pool.
     Blocking,
     /// An `unblock` closure on the blocking-I/O lane.
-    #[allow(dead_code)] // built by the blocking-I/O lane once it lands
     Io,
     /// A `compute::spawn` job on the compute pool.
     Compute,

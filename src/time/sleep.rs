@@ -55,7 +55,11 @@ fn after_shutdown(created_at: &Location<'_>) -> ! {
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(deadline_after(Instant::now(), duration))
+    let mut sleep = sleep_until(deadline_after(Instant::now(), duration));
+    // The deadline is in the future right now, so the first poll need not read the clock
+    // again: if it has passed by then, the wheel fires the entry at once or at its next turn.
+    sleep.future_at_creation = !duration.is_zero();
+    sleep
 }
 
 /// Waits until `deadline`. A deadline in the past completes on the first poll.
@@ -76,6 +80,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         created_at: Location::caller(),
         entry: None,
         done: false,
+        future_at_creation: false,
     }
 }
 
@@ -103,6 +108,9 @@ pub struct Sleep {
     entry: Option<Entry>,
     /// Completed (returned `Ready`) and not reset since.
     done: bool,
+    /// Created by `sleep(d)` with `d > 0`: the deadline was in the future then, so the first
+    /// poll registers without reading the clock (one `Instant::now` per sleep, as tokio).
+    future_at_creation: bool,
 }
 
 struct Entry {
@@ -159,6 +167,7 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.done = false;
+        this.future_at_creation = false;
         if let Some(entry) = &mut this.entry {
             let timers = &entry.reactor.timers;
             entry.tick = timers.deadline_tick(deadline);
@@ -174,8 +183,7 @@ impl Sleep {
         let Some(reactor) = crate::runtime::context::reactor() else {
             outside_runtime(self.created_at);
         };
-        let now = Instant::now();
-        if now >= self.deadline {
+        if !self.future_at_creation && Instant::now() >= self.deadline {
             self.done = true;
             return Poll::Ready(());
         }

@@ -4,7 +4,7 @@
 //! that is ready wins even when the deadline has already passed (or the duration is zero).
 //! Dropping the `Timeout` drops the future, which is how the timed-out work is cancelled.
 
-use super::{Sleep, deadline_after, sleep_until};
+use super::{Sleep, sleep_until};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -29,7 +29,10 @@ use std::time::{Duration, Instant};
 /// ```
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    timeout_at(deadline_after(Instant::now(), duration), future)
+    Timeout {
+        future,
+        delay: super::sleep(duration),
+    }
 }
 
 /// Like [`timeout`], with an absolute deadline.

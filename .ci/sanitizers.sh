@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# ThreadSanitizer and AddressSanitizer over spindle's library, unit and integration tests, with
+# the standard library rebuilt instrumented (-Zbuild-std) on the nightly toolchain. Not run by
+# CI (it takes tens of minutes on 2 cores); run it before a release, or when touching the core:
+#
+#     bash .ci/sanitizers.sh            # both
+#     bash .ci/sanitizers.sh thread     # one
+#
+# Installs nightly's rust-src if missing. Suppressions (.ci/tsan-suppressions.txt) cover only
+# third-party code that synchronises with standalone fences, which TSAN does not model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+    rustup component add --toolchain nightly rust-src
+fi
+target="$(rustc -vV | sed -n 's/^host: //p')"
+sanitizers=("${@:-thread address}")
+# shellcheck disable=SC2206
+sanitizers=(${sanitizers[*]})
+
+for san in "${sanitizers[@]}"; do
+    echo "=== ${san} sanitizer"
+    start=$SECONDS
+    export RUSTFLAGS="-Zsanitizer=${san}"
+    export RUSTDOCFLAGS="-Zsanitizer=${san}"
+    export CARGO_TARGET_DIR="$PWD/target/san-${san}"
+    export TSAN_OPTIONS="suppressions=$PWD/.ci/tsan-suppressions.txt halt_on_error=1 second_deadlock_stack=1"
+    export ASAN_OPTIONS="detect_leaks=1 detect_stack_use_after_return=1"
+    export LSAN_OPTIONS="suppressions=$PWD/.ci/lsan-suppressions.txt"
+    # Tests that fork/exec children or assert on timing are fine under both; the suite runs
+    # single-threaded to keep the instrumented runtimes from starving each other.
+    cargo +nightly test -Zbuild-std --target "$target" -p spindle --lib --tests \
+        -- --test-threads=1
+    echo "=== ${san} sanitizer: clean in $((SECONDS - start)) s"
+done
