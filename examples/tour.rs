@@ -8,16 +8,23 @@
 //! 1. asyncio's classic `gather(slow(3), slow(1), slow(2))` with `gather!`: ~3 s, not 6.
 //! 2. The same three as children of a `task_group`, results read from the handles.
 //! 3. Two children failing: the grouped error, then `split` (Python's `except*`).
-//! 4. Offloading a Mandelbrot kernel (rayon `par_iter`) with `spawn_blocking` while an
-//!    `interval` keeps ticking on the async side; then the same kernel on one thread.
+//! 4. Offloading a Mandelbrot kernel (rayon `par_iter`) as a `spindle::compute` job: a live
+//!    progress bar drawn from the async side while the kernel runs on the pool (and an
+//!    `interval` keeps ticking), the same kernel on one thread, then a second run cancelled
+//!    by `spindle::time::timeout` half-way, and how long the kernel took to stop.
 //!
-//! `TOUR_SCALE` (default 1.0) multiplies every sleep and the kernel's size.
+//! `TOUR_SCALE` (default 1.0) multiplies every sleep and the kernel's size. The progress bar
+//! (indicatif) is drawn when stdout is a terminal; otherwise (CI, a pipe) a few plain progress
+//! lines are printed instead.
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use spindle::time::{interval, sleep};
+use spindle::compute::{self, Cancelled, Job, ParallelIteratorExt, Progress};
+use spindle::time::{interval, sleep, timeout};
 use spindle::{GroupError, GroupHandle, task_group};
 use std::cell::Cell;
 use std::fmt;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -52,11 +59,19 @@ fn secs(seconds: f64, scale: f64) -> Duration {
     Duration::from_secs_f64(seconds * scale)
 }
 
-/// asyncio's `async def slow(n): print(...); await asyncio.sleep(n); print(...); return n`.
+/// The lesson's coroutine, line for line:
+///
+/// ```python
+/// async def slow(n):
+///     print(f"About to sleep for {n} seconds")
+///     await asyncio.sleep(n)
+///     print(f"Slept for {n} seconds")
+///     return n
+/// ```
 async fn slow(n: u64, scale: f64) -> u64 {
-    println!("  About to sleep {n}");
+    println!("  About to sleep for {n} seconds");
     sleep(secs(n as f64, scale)).await;
-    println!("  Slept {n}");
+    println!("  Slept for {n} seconds");
     n
 }
 
@@ -128,8 +143,9 @@ async fn part3_errors(scale: f64) {
     let blocking_started = Arc::new(AtomicBool::new(false));
     let result: Result<(), GroupError<PyError>> = task_group(|g| {
         let started = blocking_started.clone();
-        // A blocking call cannot be interrupted once it runs, so its error is collected even
-        // though the group is already failing when it returns.
+        // This blocking child never looks at its cancellation token (no
+        // `spindle::compute::checkpoint()`), so the error it returns after the group began
+        // failing is its own and is collected (asyncio: an exception other than CancelledError).
         g.spawn_blocking(move || {
             started.store(true, Ordering::SeqCst);
             std::thread::sleep(secs(0.1, scale));
@@ -200,26 +216,93 @@ fn mandelbrot_row(y: usize, w: usize, h: usize) -> u64 {
         .sum()
 }
 
-fn mandelbrot_parallel(w: usize, h: usize) -> u64 {
-    (0..h)
-        .into_par_iter()
-        .map(|y| mandelbrot_row(y, w, h))
-        .sum()
-}
-
 fn mandelbrot_serial(w: usize, h: usize) -> u64 {
     (0..h).map(|y| mandelbrot_row(y, w, h)).sum()
 }
 
+/// The parallel kernel as a compute job: one unit of progress per row; stops early (between
+/// rows) once the job is cancelled.
+fn mandelbrot_job(w: usize, h: usize, job: &Job) -> Result<u64, Cancelled> {
+    job.set_total(h as u64);
+    let sum = (0..h)
+        .into_par_iter()
+        .cancel_with(job)
+        .map(|y| {
+            let row = mandelbrot_row(y, w, h);
+            job.advance(1);
+            row
+        })
+        .sum();
+    job.checkpoint()?; // a cancelled run's sum is partial
+    Ok(sum)
+}
+
+/// A progress display: an indicatif bar on a terminal, a few plain lines otherwise.
+enum Bar {
+    Live(ProgressBar),
+    Plain { next_quarter: u64, start: Instant },
+}
+
+impl Bar {
+    fn new(total: u64) -> Bar {
+        if std::io::stdout().is_terminal() {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stdout());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "  {bar:40.cyan/blue} {percent:>3}% {pos}/{len} rows, {elapsed_precise}",
+                )
+                .expect("a valid template")
+                .progress_chars("█▉▊▋▌▍▎▏ "),
+            );
+            Bar::Live(bar)
+        } else {
+            Bar::Plain {
+                next_quarter: 1,
+                start: Instant::now(),
+            }
+        }
+    }
+
+    fn update(&mut self, p: Progress) {
+        match self {
+            Bar::Live(bar) => bar.set_position(p.done),
+            Bar::Plain {
+                next_quarter,
+                start,
+            } => {
+                let fraction = p.fraction().unwrap_or(0.0);
+                if *next_quarter <= 4 && fraction >= *next_quarter as f64 / 4.0 {
+                    println!(
+                        "  progress {:>3.0} % ({}/{} rows) at {:.2} s",
+                        fraction * 100.0,
+                        p.done,
+                        p.total.unwrap_or(0),
+                        start.elapsed().as_secs_f64()
+                    );
+                    while *next_quarter <= 4 && fraction >= *next_quarter as f64 / 4.0 {
+                        *next_quarter += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Bar::Live(bar) = self {
+            bar.finish();
+        }
+    }
+}
+
 async fn part4_offload(scale: f64) {
-    println!("== 4. Offload: a rayon kernel via spawn_blocking, while the async side ticks ==");
-    // Size the image so the single-threaded kernel takes about 1.4 s × TOUR_SCALE here (the whole
-    // tour then stays near 8 s, leaving room under 10 s on a busy machine).
+    println!("== 4. Offload: a rayon kernel you can watch and cancel (spindle::compute) ==");
+    // Size the image so the single-threaded kernel takes about 1.2 s × TOUR_SCALE here (the whole
+    // tour then stays near 9 s, leaving room under 10 s on a busy machine).
     let (w, h) = spindle::spawn_blocking(move || {
         let start = Instant::now();
         std::hint::black_box(mandelbrot_serial(240, 180));
         let per_pixel = start.elapsed().as_secs_f64().max(1e-6) / (240.0 * 180.0);
-        let pixels = (1.4 * scale / per_pixel).clamp(10_000.0, 16_000_000.0);
+        let pixels = (1.2 * scale / per_pixel).clamp(10_000.0, 16_000_000.0);
         let w = (pixels * 4.0 / 3.0).sqrt() as usize;
         (w, w * 3 / 4)
     })
@@ -230,43 +313,40 @@ async fn part4_offload(scale: f64) {
         .expect("pool size");
     println!("  {w}×{h} pixels, up to {MAX_ITER} iterations; rayon pool: {threads} threads");
 
-    // The kernel runs on the compute pool; a ticker runs on the calling task at the same time.
-    // `gather!` polls both here, so they may share a non-Send `Cell`.
+    // The kernel runs on the compute pool. On the calling task, at the same time, one branch
+    // draws its progress as `changed()` reports it (coalesced to ~one wake per 10 ms) and
+    // another ticks an interval to measure how late the async side is. `gather!` polls both
+    // here, so they may share a non-Send `Cell`.
+    let mut job = compute::spawn(move |job| {
+        let t = Instant::now();
+        mandelbrot_job(w, h, job).map(|sum| (sum, t.elapsed()))
+    });
     let done = Cell::new(false);
-    let period = Duration::from_millis(200);
-    let start = Instant::now();
-    let ((parallel_sum, parallel_time), (ticks, worst_late)) = spindle::gather!(
+    let ((), (ticks, worst_late)) = spindle::gather!(
         async {
-            let out = spindle::spawn_blocking(move || {
-                let t = Instant::now();
-                (mandelbrot_parallel(w, h), t.elapsed())
-            })
-            .await
-            .expect("kernel");
+            let mut bar = Bar::new(h as u64);
+            while let Some(progress) = job.changed().await {
+                bar.update(progress);
+            }
+            bar.finish();
             done.set(true);
-            out
         },
         async {
-            let mut iv = interval(period);
+            let mut iv = interval(Duration::from_millis(50));
             let (mut ticks, mut worst) = (0u32, Duration::ZERO);
             iv.tick().await;
             while !done.get() {
                 let scheduled = iv.tick().await;
-                let late = scheduled.elapsed();
-                worst = worst.max(late);
+                worst = worst.max(scheduled.elapsed());
                 ticks += 1;
-                println!(
-                    "  tick {ticks:>2} at {:>5.2} s ({} ms late) — async side alive",
-                    start.elapsed().as_secs_f64(),
-                    late.as_millis()
-                );
             }
             (ticks, worst)
         },
     )
     .await;
+    let (parallel_sum, parallel_time) = job.await.expect("kernel").expect("not cancelled");
     println!(
-        "  parallel kernel: {:.2} s on {threads} threads; {ticks} ticks meanwhile, worst lateness {} ms",
+        "  parallel kernel: {:.2} s on {threads} threads; meanwhile a 50 ms interval ticked {ticks} times, worst lateness {} ms",
         parallel_time.as_secs_f64(),
         worst_late.as_millis()
     );
@@ -289,4 +369,28 @@ async fn part4_offload(scale: f64) {
         "  speed-up: {:.2}× with {threads} threads",
         serial_time.as_secs_f64() / parallel_time.as_secs_f64()
     );
+
+    // A second run, abandoned half-way: `timeout` drops the JobHandle, which cancels the job;
+    // the kernel's `cancel_with` sees it between rows. (asyncio's to_thread and tokio's
+    // spawn_blocking would keep the cores busy until the kernel finished.)
+    let (stopped_tx, stopped_rx) = spindle::sync::oneshot::channel();
+    let job = compute::spawn(move |job| {
+        let result = mandelbrot_job(w, h, job);
+        let _ = stopped_tx.send((Instant::now(), job.progress()));
+        result
+    });
+    let deadline = parallel_time / 2;
+    match timeout(deadline, job).await {
+        Err(_elapsed) => {
+            let expired = Instant::now();
+            let (stopped_at, progress) = stopped_rx.await.expect("the kernel reports its stop");
+            println!(
+                "  cancelled by timeout({:.2} s) at {:.0} % of the rows: the kernel stopped {:.1} ms after the deadline",
+                deadline.as_secs_f64(),
+                progress.fraction().unwrap_or(0.0) * 100.0,
+                stopped_at.saturating_duration_since(expired).as_secs_f64() * 1e3
+            );
+        }
+        Ok(_) => println!("  (the second run finished before its deadline: a very noisy machine)"),
+    }
 }

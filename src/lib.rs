@@ -20,9 +20,9 @@
 //! Follow a task through the source: [`spawn`] (`runtime/`) creates a cell (`task/`), the
 //! scheduler (`scheduler/`) queues and polls it on a worker, its wakers come from the reactor
 //! (`reactor/`: timers and sockets) or from other tasks, and its [`JoinHandle`] receives the
-//! output. `time/`, `net/`, `group/`, `blocking/`, `fs/`, `signal/`, `process/` and `sync/`
-//! are built on top of that; [`sync`] has the channels and locks, [`io`] the I/O extension
-//! traits and helpers.
+//! output. `compute/`, `time/`, `net/`, `group/`, `blocking/`, `fs/`, `signal/`, `process/`
+//! and `sync/` are built on top of that; [`compute`] has kernels you can cancel and watch,
+//! [`sync`] the channels and locks, [`io`] the I/O extension traits and helpers.
 //!
 //! Two pools sit beside the workers for synchronous code: [`spawn_blocking`] runs CPU work on
 //! the bounded rayon compute pool, [`unblock`] runs blocking I/O (and [`fs`] runs every file
@@ -56,6 +56,7 @@ pub(crate) mod loom;
 pub mod loom_api;
 
 mod blocking;
+pub mod compute;
 pub mod fs;
 #[doc(hidden)] // public only so that the gather!/try_gather! macros can name their helpers
 pub mod group;

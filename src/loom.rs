@@ -11,6 +11,8 @@
 #[cfg(not(loom))]
 mod imp {
     pub(crate) mod sync {
+        /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
+        pub(crate) use std::sync::Mutex as StdMutex;
         pub(crate) use std::sync::{
             Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
         };
@@ -25,7 +27,8 @@ mod imp {
             /// Process-wide counters (statics) and statistics shared with threads loom does not
             /// run (rayon's), never part of a loom model.
             pub(crate) use std::sync::atomic::{
-                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+                AtomicBool as StdAtomicBool, AtomicU64 as StdAtomicU64,
+                AtomicUsize as StdAtomicUsize,
             };
         }
     }
@@ -67,6 +70,8 @@ mod imp {
             Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
         };
         // loom has no Weak / new_cyclic; the runtime handle that needs them is not modelled.
+        /// A lock shared with threads loom does not run (rayon's), never part of a loom model.
+        pub(crate) use std::sync::Mutex as StdMutex;
         pub(crate) use std::sync::{Arc as StdArc, Weak as StdWeak};
 
         pub(crate) mod atomic {
@@ -76,7 +81,8 @@ mod imp {
             /// Process-wide counters (statics) and statistics shared with threads loom does not
             /// run (rayon's), never part of a loom model.
             pub(crate) use std::sync::atomic::{
-                AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+                AtomicBool as StdAtomicBool, AtomicU64 as StdAtomicU64,
+                AtomicUsize as StdAtomicUsize,
             };
         }
     }

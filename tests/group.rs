@@ -57,6 +57,13 @@ fn until_set_blocking(flag: &AtomicBool) {
 }
 
 /// Blocks until the group is cancelled (bounded by 10 s).
+///
+/// This asks the *group* (`TaskGroup::is_cancelled`), not the child's own job token
+/// (`spindle::compute::checkpoint()`), on purpose: an `Err` a blocking child returns after only
+/// looking at the group is still the child's own error and is collected (asyncio: a child that
+/// caught `CancelledError` and raised something else). Only an `Err` returned after the job
+/// token reported the cancellation counts as cancelled (tests/compute.rs covers that), so the
+/// semantic_4/5 tests below keep collecting these errors in completion order.
 fn until_cancelled_blocking<E: Send + 'static>(g: &TaskGroup<E>) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !g.is_cancelled() {

@@ -3,20 +3,22 @@
 //! * [`spawn_blocking`]: CPU work on the runtime's bounded rayon compute pool (this file);
 //! * [`unblock`]: blocking I/O on the runtime's elastic blocking-I/O lane (`unblock.rs`).
 //!
-//! A blocking call becomes an ordinary task (same cell, state machine and `JoinHandle`) whose
-//! future runs the closure on its first and only poll, and whose scheduler hook hands the task
-//! to rayon or to the lane instead of to the async workers. So abort-before-start, panics,
-//! shutdown and the JoinHandle behave exactly as for async tasks. The task is registered with
-//! the runtime at spawn, so a shutdown cancels it if it has not started.
+//! Both are ordinary tasks (same cell, state machine and `JoinHandle`) whose future runs the
+//! closure on its first and only poll, and whose scheduler hook hands the task to rayon or to
+//! the lane instead of to the async workers. So abort-before-start, panics, shutdown and the
+//! JoinHandle behave exactly as for async tasks. A `spawn_blocking` call is a compute job
+//! without a handle to watch it (see `crate::compute::task` for its cell): the closure reaches
+//! its job token through `spindle::compute::checkpoint()` / `current()`, so aborting the
+//! JoinHandle or shutting the runtime down while it runs makes its checkpoints fail, and the
+//! handle then yields a cancelled error once the closure returns.
 
 mod unblock;
 
 pub use unblock::unblock;
 pub(crate) use unblock::unblock_mandatory;
 
-use crate::loom::sync::StdArc;
-use crate::runtime::{Handle, HandleInner, Runtime, context, no_runtime_panic};
-use crate::task::{JoinHandle, Meta, Notified, OwnedTasks, Schedule, TaskKind};
+use crate::runtime::{Handle, Runtime, context, no_runtime_panic};
+use crate::task::{JoinHandle, Meta, TaskKind};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -26,6 +28,13 @@ use std::task::{Context, Poll};
 /// [`spawn`](crate::spawn) / [`Handle::current`] work. A panic in `f` becomes
 /// [`JoinError::is_panic`](crate::JoinError::is_panic); `abort()` before it starts means it
 /// never runs. The `asyncio.to_thread` of spindle, bounded for CPU work.
+///
+/// Unlike asyncio's `to_thread` and tokio's `spawn_blocking`, a running closure can be asked
+/// to stop: after `abort()` (or a runtime shutdown) its
+/// [`compute::checkpoint()`](crate::compute::checkpoint) fails, and the handle yields a
+/// cancelled error once it returns (never its value). Dropping the `JoinHandle` detaches, as in
+/// tokio; [`compute::spawn`](crate::compute::spawn) gives a handle that cancels when dropped and
+/// reports progress.
 ///
 /// For calls that *wait* rather than compute (files, name resolution, a blocking C library),
 /// use [`unblock`] instead: a few such calls would otherwise occupy every compute thread and
@@ -87,18 +96,8 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let scheduler = BlockingSchedule {
-            handle: self.inner.clone(),
-        };
         let meta = meta.kind(TaskKind::Blocking);
-        let (notified, join) = crate::task::new_task(BlockingTask::new(f), scheduler.clone(), meta);
-        self.inner.scheduler.count_spawn();
-        if crate::task::register_unstarted(&notified) {
-            scheduler.schedule(notified);
-        } else {
-            drop(notified); // the runtime is shut down: cancelled, never run
-        }
-        join
+        crate::compute::task::spawn_closure(self, move |_: &crate::compute::Job| f(), meta).0
     }
 }
 
@@ -120,7 +119,8 @@ impl Runtime {
     }
 }
 
-/// The closure as a future that completes on its first poll.
+/// The closure as a future that completes on its first poll (the lane's task cell;
+/// `spawn_blocking` uses `compute::task`'s, which also installs the job token).
 pub(crate) struct BlockingTask<F> {
     f: Option<F>,
 }
@@ -139,31 +139,5 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
         let f = self.f.take().expect("a blocking task is polled once");
         Poll::Ready(f())
-    }
-}
-
-/// The scheduler hook of blocking tasks: "schedule" means "queue on the rayon pool".
-#[derive(Clone)]
-struct BlockingSchedule {
-    handle: StdArc<HandleInner>,
-}
-
-impl Schedule for BlockingSchedule {
-    fn schedule(&self, task: Notified) {
-        let pool = self
-            .handle
-            .compute
-            .as_ref()
-            .expect("a running runtime has a compute pool");
-        // A job refused by a stopped pool is dropped, which cancels the task.
-        pool.spawn(move || task.run());
-    }
-
-    fn owned_tasks(&self) -> &OwnedTasks {
-        self.handle.scheduler.owned()
-    }
-
-    fn task_completed(&self) {
-        self.handle.scheduler.count_completed();
     }
 }

@@ -63,9 +63,11 @@ impl<E> Group<E> {
 ///    child.
 /// 8. Otherwise the body's `Ok(value)` is the result.
 ///
-/// A running [`spawn_blocking`](TaskGroup::spawn_blocking) child cannot be interrupted; it should
-/// check [`TaskGroup::is_cancelled`] and return early. Must be awaited inside a spindle runtime
-/// when the body spawns children.
+/// A running [`spawn_blocking`](TaskGroup::spawn_blocking) child cannot be interrupted, only
+/// asked to stop: its [`spindle::compute::checkpoint()`](crate::compute::checkpoint) starts
+/// failing when the group stops, and the group waits for it to return. An `Err` it returns after
+/// a checkpoint reported the cancellation counts as cancelled, not as an error. Must be awaited
+/// inside a spindle runtime when the body spawns children.
 ///
 /// # Examples
 ///
@@ -288,8 +290,42 @@ impl<E: Send + 'static> TaskGroup<E> {
 
     /// Runs a blocking or CPU-heavy child on the runtime's rayon pool (asyncio's `to_thread`).
     ///
-    /// A child that has not started when the group stops never runs; a running one cannot be
-    /// interrupted, so long loops should check [`is_cancelled`](Self::is_cancelled).
+    /// The closure runs as a compute job: a child that has not started when the group stops
+    /// never runs; a running one is asked to stop — its
+    /// [`compute::checkpoint()`](crate::compute::checkpoint) (or the [`Job`](crate::compute::Job)
+    /// of [`compute::current()`](crate::compute::current)) fails — and the group waits until it
+    /// returns. Then:
+    ///
+    /// * an `Err` returned after one of its checkpoints reported the cancellation is the
+    ///   cancellation (asyncio: the child let `CancelledError` propagate): not collected;
+    /// * an `Err` returned without a checkpoint having reported it is the child's own error and
+    ///   is collected (asyncio: it caught `CancelledError` and raised something else);
+    /// * an `Ok` value of a child cancelled while it ran is dropped, and its handle yields
+    ///   `None`, as its `JoinHandle` would yield a cancelled error.
+    ///
+    /// ```
+    /// use spindle::compute::{self, Cancelled};
+    /// use std::time::Duration;
+    ///
+    /// let r = spindle::run(spindle::task_group(|g| async move {
+    ///     let kernel = g.spawn_blocking(|| -> Result<u64, String> {
+    ///         let mut steps = 0;
+    ///         loop {
+    ///             // Fails once the sibling below failed: the child stops within a step.
+    ///             compute::checkpoint().map_err(|Cancelled| "cancelled".to_string())?;
+    ///             std::thread::sleep(Duration::from_millis(1));
+    ///             steps += 1;
+    ///         }
+    ///     });
+    ///     g.spawn(async {
+    ///         spindle::time::sleep(Duration::from_millis(20)).await;
+    ///         Err::<(), _>("sibling failed".to_string())
+    ///     });
+    ///     Ok(kernel.await)
+    /// }));
+    /// // Only the sibling's error: the kernel's "cancelled" is its cancellation.
+    /// assert_eq!(r.unwrap_err().into_errors(), ["sibling failed"]);
+    /// ```
     ///
     /// ```
     /// use rayon::prelude::*;
@@ -344,8 +380,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     }
 
     /// Whether the group is stopping or stopped early: [`cancel`](Self::cancel) was called, a
-    /// failure happened, or the `task_group` future was dropped. Long-running children (above
-    /// all blocking ones) can poll this to stop early.
+    /// failure happened, or the `task_group` future was dropped. (Blocking children are better
+    /// served by [`compute::checkpoint()`](crate::compute::checkpoint): one load instead of a
+    /// lock, and an `Err` returned after it reported the cancellation counts as cancelled.)
     ///
     /// ```
     /// let r = spindle::run(spindle::task_group(|g: spindle::TaskGroup<()>| async move {
@@ -429,7 +466,20 @@ where
         // Calling the closure consumes it: its captures are dropped before `finish` reports.
         let outcome = catch_unwind(AssertUnwindSafe(f));
         let BlockingChild { guard, .. } = self;
-        guard.finish(outcome);
+        // The closure runs as a compute job: its token says whether the group (or the
+        // runtime) cancelled it while it ran, and whether it saw that through a checkpoint.
+        let cancellation =
+            crate::compute::with_current_job(|job| job.cancellation()).unwrap_or_default();
+        match outcome {
+            // Cancelled while it ran: the value of a computation the group gave up on is
+            // dropped, as its JoinHandle would drop it; the handle yields `None`.
+            Ok(Ok(value)) if cancellation.requested => guard.cancelled(value),
+            // An error returned after a checkpoint reported the cancellation is that
+            // cancellation (asyncio: the child let `CancelledError` propagate), not a failure.
+            // An error returned without having looked is the child's own and is collected.
+            Ok(Err(error)) if cancellation.observed => guard.cancelled(error),
+            outcome => guard.finish(outcome),
+        }
     }
 }
 
@@ -470,6 +520,15 @@ impl<T, E> ChildGuard<T, E> {
                     .transition(|state| state.panicked(Some(id), payload));
             }
         }
+    }
+
+    /// The child was cancelled: `discarded` (its value or error) is dropped and the handle
+    /// yields `None`. A panic in that drop is the child's panic.
+    fn cancelled<V>(self, discarded: V) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(discarded))) {
+            self.finish(Err(payload));
+        }
+        // Otherwise dropping the unfilled guard fills `None` and reports the exit.
     }
 
     fn fill(&mut self, value: Option<T>) {

@@ -783,9 +783,7 @@ mod tests {
         assert_eq!(wheel.slab_len(), 100);
         // A big burst is released once the last entry goes.
         let burst = 2 * SHRINK_ABOVE as u64 + 100;
-        let keys: Vec<Key> = (0..burst)
-            .map(|i| wheel.insert(i + 1, &noop()).0)
-            .collect();
+        let keys: Vec<Key> = (0..burst).map(|i| wheel.insert(i + 1, &noop()).0).collect();
         assert_eq!(wheel.slab_len() as u64, burst);
         for key in keys {
             wheel.remove(key);

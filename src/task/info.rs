@@ -14,7 +14,6 @@ use std::panic::Location;
 
 /// What kind of work a task cell holds (for dumps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // Compute: built by compute::spawn (the compute branch)
 pub(crate) enum TaskKind {
     /// A future on the async workers.
     Async,

@@ -181,6 +181,27 @@ impl AbortHandle {
 }
 
 impl AbortHandle {
+    /// An abort handle for the task being polled on this thread (a `spawn_blocking` or compute
+    /// closure runs inside its task's poll), if any.
+    pub(crate) fn current() -> Option<AbortHandle> {
+        let mut out = None;
+        super::local::with_current_header(|header| {
+            // SAFETY: the header belongs to the task being polled here, which its poller keeps
+            // alive during this call; the increment makes the new reference ours.
+            let raw = unsafe { RawTask::from_ptr(std::ptr::NonNull::from(header).cast()) };
+            raw.ref_inc();
+            out = Some(AbortHandle { raw });
+        });
+        out
+    }
+
+    /// Whether the task was asked to stop (aborted, its group stopping, or its runtime shutting
+    /// down), whether or not it has noticed: one load of its state word.
+    #[inline]
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.raw.state().is_cancel_requested()
+    }
+
     /// The task's unique id.
     ///
     /// ```

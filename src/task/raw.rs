@@ -286,7 +286,7 @@ where
                 poll_future(cell, &mut cx)
             };
             match polled {
-                Poll::Ready(output) => output,
+                Poll::Ready(output) => discard_if_cancelled_closure(task, output),
                 Poll::Pending => return go_idle::<F, S>(task, cell),
             }
         }
@@ -294,6 +294,32 @@ where
         TransitionToRunning::Failed => return task.ref_dec(),
     };
     complete::<F, S>(task, output);
+}
+
+// ---- spindle::compute: the completion rule of blocking and compute closures ----
+
+/// A `spawn_blocking` or `compute::spawn` closure cannot be interrupted, only asked to stop
+/// (`spindle::compute::checkpoint`). If it was cancelled while it ran (abort, its task group
+/// stopping, runtime shutdown), its handle yields a cancelled `JoinError` once it returns,
+/// never the value of a computation the caller gave up on; the value is dropped here. A panic
+/// stays a panic. Async tasks keep tokio's rule: a task that completes in the poll during
+/// which it was aborted yields its value.
+fn discard_if_cancelled_closure<T>(
+    task: RawTask,
+    output: Result<T, JoinError>,
+) -> Result<T, JoinError> {
+    let closure = matches!(task.header().kind, TaskKind::Blocking | TaskKind::Compute);
+    match output {
+        Ok(value) if closure && task.state().load().is_cancelled() => {
+            // A panicking destructor of the discarded value becomes the task's panic, as a
+            // panicking future destructor does.
+            match catch_unwind(AssertUnwindSafe(move || drop(value))) {
+                Ok(()) => Err(JoinError::cancelled()),
+                Err(payload) => Err(JoinError::panic(payload)),
+            }
+        }
+        output => output,
+    }
 }
 
 /// The poll returned `Pending`: register the task (first time only) and go idle, unless a wake
