@@ -305,22 +305,16 @@ impl Worker {
     /// Going to sleep: the busy stretch ends.
     fn mark_parked(&self) {
         let me = self.me();
-        // Relaxed (both): statistics and a watchdog hint (see `remote.rs`).
-        let since = me.stats.unparked_at_ns.load(Ordering::Relaxed);
-        if since != 0 {
-            let now = self.shared.clock.precise_ns();
-            remote::add(&me.stats.busy_ns, now.saturating_sub(since));
-            me.stats.unparked_at_ns.store(0, Ordering::Relaxed);
-        }
+        me.busy_stop(self.shared.clock.precise_ns());
+        // Relaxed: a watchdog hint (see `remote.rs`).
         me.parked.store(true, Ordering::Relaxed);
     }
 
     /// Awake again: a busy stretch starts (and the coarse clock is refreshed for the polls).
     fn mark_unparked(&self) {
         let me = self.me();
-        let now = self.shared.clock.refresh();
-        // Relaxed (both): as in `mark_parked`.
-        me.stats.unparked_at_ns.store(now, Ordering::Relaxed);
+        me.busy_start(self.shared.clock.refresh());
+        // Relaxed: as in `mark_parked`.
         me.parked.store(false, Ordering::Relaxed);
     }
 

@@ -428,6 +428,8 @@ where
     // SAFETY: the caller's running reference keeps the cell alive until we release it below;
     // `cell` is not used after that.
     let cell = unsafe { cell::<F, S>(task.ptr) };
+    // Counted before the JoinHandle can see COMPLETE, so that a joiner reads the task as gone.
+    cell.scheduler.task_completed();
     // SAFETY: we own RUNNING, so the stage is exclusively ours until COMPLETE is published.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
@@ -447,7 +449,6 @@ where
             drop(catch_unwind(AssertUnwindSafe(move || waker.wake())));
         }
     }
-    cell.scheduler.task_completed();
     let released = cell.scheduler.owned_tasks().remove(task);
     if task.state().transition_to_terminal(1 + released as usize) {
         // SAFETY: those were the last references.
