@@ -56,6 +56,9 @@ pub(crate) struct Header {
     /// What the task waits on, as recorded by the resource that returned `Pending` (see
     /// `info.rs`).
     pub(crate) wait: AtomicU64,
+    /// Feature `tracing`: the id of the task's span, for waker events (`trace.rs`; `()`
+    /// without the feature).
+    pub(crate) tracing_id: super::trace::TracingId,
 }
 
 /// What a spawn call records in the new task.
@@ -136,18 +139,22 @@ impl RawTask {
         F::Output: Send + 'static,
         S: Schedule,
     {
+        let id = Id::next();
+        // Feature `tracing`: the future inside its span (see `trace.rs`); else unchanged.
+        let (future, tracing_id) = super::trace::instrument(future, &meta, id);
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(2),
-                vtable: vtable::<F, S>(),
+                vtable: vtable::<super::trace::Traced<F>, S>(),
                 registry_key: UnsafeCell::new(NOT_REGISTERED),
-                id: Id::next(),
+                id,
                 spawned_at: meta.spawned_at,
                 name: meta.name,
                 kind: meta.kind,
                 locals: super::local::inherit(),
                 stats: AtomicU64::new(0),
                 wait: AtomicU64::new(0),
+                tracing_id,
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -554,6 +561,7 @@ unsafe fn waker_clone(data: *const ()) -> RawWaker {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.clone");
     task.ref_inc();
     raw_waker(task.ptr)
 }
@@ -563,6 +571,7 @@ unsafe fn waker_wake(data: *const ()) {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.wake");
     match task.state().transition_to_notified_by_val() {
         TransitionToNotified::Submit => {
             // The waker's reference outlives the call: the scheduler may drop the Notified.
@@ -582,6 +591,7 @@ unsafe fn waker_wake_by_ref(data: *const ()) {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.wake_by_ref");
     if task.state().transition_to_notified_by_ref() == TransitionToNotified::Submit {
         task.schedule();
     }
@@ -592,5 +602,6 @@ unsafe fn waker_drop(data: *const ()) {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.drop");
     task.ref_dec();
 }
