@@ -473,27 +473,23 @@ fn worker_metrics_with_an_index_out_of_range_panic_with_the_documented_message()
     let rt = rt(2, 1);
     let m = rt.metrics();
     let expected = "worker index 2 out of range: this runtime has 2 workers (see `num_workers()`)";
-    let calls: [(&str, Box<dyn Fn(&RuntimeMetrics)>); 5] = [
-        (
-            "worker_local_queue_depth",
-            Box::new(|m| drop(m.worker_local_queue_depth(2))),
-        ),
-        (
-            "worker_poll_count",
-            Box::new(|m| drop(m.worker_poll_count(2))),
-        ),
-        (
-            "worker_steal_count",
-            Box::new(|m| drop(m.worker_steal_count(2))),
-        ),
-        (
-            "worker_park_count",
-            Box::new(|m| drop(m.worker_park_count(2))),
-        ),
-        (
-            "worker_total_busy_duration",
-            Box::new(|m| drop(m.worker_total_busy_duration(2))),
-        ),
+    type Call = fn(&RuntimeMetrics);
+    let calls: [(&str, Call); 5] = [
+        ("worker_local_queue_depth", |m| {
+            let _ = m.worker_local_queue_depth(2);
+        }),
+        ("worker_poll_count", |m| {
+            let _ = m.worker_poll_count(2);
+        }),
+        ("worker_steal_count", |m| {
+            let _ = m.worker_steal_count(2);
+        }),
+        ("worker_park_count", |m| {
+            let _ = m.worker_park_count(2);
+        }),
+        ("worker_total_busy_duration", |m| {
+            let _ = m.worker_total_busy_duration(2);
+        }),
     ];
     for (name, call) in calls {
         let err =

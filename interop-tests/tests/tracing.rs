@@ -29,7 +29,6 @@ use tracing_subscriber::registry::LookupSpan;
 /// One `runtime.spawn` span as the capture layer saw it.
 #[derive(Clone, Debug, Default)]
 struct SpawnSpan {
-    span_id: u64,
     name: &'static str,
     target: &'static str,
     is_root: bool,
@@ -82,7 +81,6 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
         let mut seen = seen();
         let index = seen.spans.len();
         seen.spans.push(SpawnSpan {
-            span_id: id.into_u64(),
             name: meta.name(),
             target: meta.target(),
             is_root: attrs.is_root(),
