@@ -12,6 +12,10 @@
 //! the per-thread outputs) for two N, divided by the difference of N: start-up, shutdown, the
 //! watchdog and the main thread cancel out. docs/benchmarks.md ("Observability cost") has the
 //! results. Without arguments (as under a plain `cargo bench`) it does nothing.
+//!
+//! `COST_PROBE_SUBSCRIBER=registry` installs `tracing_subscriber::registry()` as the global
+//! subscriber first: with feature `tracing`, spans are then really created, entered and closed
+//! (the floor of what any subscriber, console-subscriber included, costs on top).
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
@@ -22,6 +26,10 @@ fn main() {
         return;
     };
     let n: usize = n.parse().expect("N must be a number");
+    if std::env::var("COST_PROBE_SUBSCRIBER").as_deref() == Ok("registry") {
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry().init();
+    }
     let rt = spindle::runtime::Builder::new()
         .worker_threads(1)
         .compute_threads(1)
