@@ -13,7 +13,7 @@
 //! poll, and as "running" in the task list while it blocks).
 
 use spindle::net::{TcpListener, TcpStream};
-use spindle::runtime::{Builder, Dump, RuntimeMetrics, SlowPoll, TaskState};
+use spindle::runtime::{Builder, Dump, RuntimeMetrics, SlowPoll, TaskState, WaitsOn};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -47,10 +47,13 @@ fn main() -> std::io::Result<()> {
     };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s = stop.clone();
-    rt.spawn(async move {
-        let _ = spindle::signal::ctrl_c().await;
-        s.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
+    spindle::task::Builder::new().name("ctrl-c").spawn_on(
+        async move {
+            let _ = spindle::signal::ctrl_c().await;
+            s.store(true, std::sync::atomic::Ordering::SeqCst);
+        },
+        rt.handle(),
+    )?;
 
     let metrics = rt.metrics();
     let started = Instant::now();
@@ -180,14 +183,27 @@ fn render(
 
     let mut tasks: Vec<_> = dump.tasks().iter().collect();
     let line = |t: &&spindle::runtime::TaskInfo| {
+        let waits = match t.waits_on() {
+            Some(WaitsOn::Timer { deadline }) => format!(
+                "timer in {} ms",
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+            ),
+            Some(WaitsOn::Socket { fd, write }) => {
+                format!("socket {fd} {}", if write { "write" } else { "read" })
+            }
+            _ => "-".into(),
+        };
         format!(
-            "  {:>6}  {:<14} {:<9} {:>8} polls  {:>7}  {}",
+            "  {:>6}  {:<14} {:<9} {:>8} polls  {:>7}  {:<16} {}",
             t.id().to_string(),
             t.name().unwrap_or("-"),
             t.state().as_str(),
             t.polls(),
             t.since_last_poll()
                 .map_or("-".into(), |d| format!("{} ms", d.as_millis())),
+            waits,
             t.spawned_at(),
         )
     };
