@@ -165,7 +165,7 @@ fn steals_and_parks_on_an_unbalanced_load() {
             let handles: Vec<_> = (0..200)
                 .map(|_| {
                     spindle::spawn(async {
-                        spin(Duration::from_micros(500));
+                        spin(Duration::from_millis(1));
                         std::thread::current().name().unwrap().to_string()
                     })
                 })
