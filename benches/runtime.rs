@@ -13,7 +13,8 @@
 //! the sample (the busy rows exclude starting and stopping their background load) or report a
 //! latency instead of a wall time (`stranding_latency`, `fairness`); and the `tasklocal_spawn_*`
 //! rows run on spindle only (no peer inherits task-locals) and report an overhead ratio between
-//! them instead of a peer ratio.
+//! them instead of a peer ratio; `dump_100k` runs on spindle only too (no peer has a stable task
+//! dump) and times one `Handle::dump()` of 100 000 idle tasks.
 //!
 //! For each row: one warm-up round (spindle, tokio, smol; discarded), then `runs` interleaved
 //! rounds (spindle, tokio, smol, spindle, tokio, smol, ...) so that drift in machine load hits all
@@ -153,6 +154,8 @@ struct Sizes {
     pipeline_messages: usize,
     /// Operations per hog task in the fairness row.
     hog_ops: usize,
+    /// Idle tasks in the dump_100k row.
+    dump_tasks: usize,
 }
 
 impl Sizes {
@@ -175,6 +178,7 @@ impl Sizes {
             mpsc_capacity: 1_024,
             pipeline_messages: 100_000,
             hog_ops: 250_000,
+            dump_tasks: 100_000,
         }
     }
 
@@ -197,6 +201,7 @@ impl Sizes {
             mpsc_capacity: 1_024,
             pipeline_messages: 10_000,
             hog_ops: 50_000,
+            dump_tasks: 10_000,
         }
     }
 }
@@ -229,6 +234,8 @@ enum Row {
     // spindle only: the cost of task-local inheritance per spawn (issue 11).
     TaskLocalSpawnPlain,
     TaskLocalSpawnScoped,
+    // spindle only: the cost of one `Handle::dump()` of many idle tasks (issue 14).
+    Dump,
 }
 
 /// Every row, in table order. A row compared with a baseline row comes right after it.
@@ -255,6 +262,7 @@ const ROWS: &[Row] = &[
     Row::Mpsc,
     Row::TaskLocalSpawnPlain,
     Row::TaskLocalSpawnScoped,
+    Row::Dump,
 ];
 
 impl Row {
@@ -282,6 +290,7 @@ impl Row {
             Row::Mpsc => "mpsc",
             Row::TaskLocalSpawnPlain => "tasklocal_spawn_plain",
             Row::TaskLocalSpawnScoped => "tasklocal_spawn_scoped",
+            Row::Dump => "dump_100k",
         }
     }
 
@@ -369,12 +378,19 @@ impl Row {
                  KEY.scope(..), every task inherits it"
                     .to_string()
             }
+            Row::Dump => format!(
+                "spindle only: one Handle::dump() of {} idle tasks (a sample times the dump alone)",
+                z.dump_tasks
+            ),
         }
     }
 
     /// Whether tokio and smol run the row too (false: spindle only, peers print "n/a").
     fn has_peers(self) -> bool {
-        !matches!(self, Row::TaskLocalSpawnPlain | Row::TaskLocalSpawnScoped)
+        !matches!(
+            self,
+            Row::TaskLocalSpawnPlain | Row::TaskLocalSpawnScoped | Row::Dump
+        )
     }
 
     /// How many of [`NAMES`] run the row (spindle first).
@@ -1128,6 +1144,46 @@ macro_rules! mpsc_body {
 // Workloads: spindle only
 // ---------------------------------------------------------------------------------------------
 
+/// `n` idle tasks (each polled once, waiting on one `Notify`), then one `Handle::dump()` from
+/// the main thread's `block_on`, which lists all of them: the sample is the dump alone (the
+/// spawns, the wait until every task is registered and the release are not timed). The dump
+/// walks the registry shard by shard and copies each entry (id, name, location, state, poll
+/// statistics, what it waits on), yielding between shards.
+fn dump_idle_tasks(sp: &Spindle, n: usize) -> Duration {
+    let release = Arc::new(spindle::sync::Notify::new());
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let release = release.clone();
+            sp.handle.spawn(async move { release.notified().await })
+        })
+        .collect();
+    // Untimed: until every task has gone idle (registered), so that the dump lists them all.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sp.handle.block_on(sp.handle.dump()).unpolled() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "dump_100k: tasks never went idle"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    let start = Instant::now();
+    let dump = sp.handle.block_on(sp.handle.dump());
+    let took = start.elapsed();
+    assert!(
+        dump.tasks().len() >= n,
+        "dump_100k: {} listed",
+        dump.tasks().len()
+    );
+    drop(black_box(dump));
+    release.notify_waiters();
+    sp.handle.block_on(async {
+        for h in handles {
+            h.await.expect("dump_100k: a task failed");
+        }
+    });
+    took
+}
+
 spindle::task_local! {
     /// The task-local that tasklocal_spawn_scoped sets around its spawns.
     static BENCH_LOCAL: u64;
@@ -1583,7 +1639,7 @@ fn measure<S: Sched>(s: &S, row: Row, z: &Sizes, workers: usize) -> Duration {
                     .mpsc(z.mpsc_producers, z.mpsc_per_producer, z.mpsc_capacity),
             )
         }),
-        Row::TaskLocalSpawnPlain | Row::TaskLocalSpawnScoped => {
+        Row::TaskLocalSpawnPlain | Row::TaskLocalSpawnScoped | Row::Dump => {
             unreachable!("{} runs on spindle only (measure_spindle_only)", row.name())
         }
     }
@@ -1594,6 +1650,7 @@ fn measure_spindle_only(sp: &Spindle, row: Row, z: &Sizes) -> Duration {
     match row {
         Row::TaskLocalSpawnPlain => timed(|| tasklocal_spawn(sp, z.spawn_tasks, false)),
         Row::TaskLocalSpawnScoped => timed(|| tasklocal_spawn(sp, z.spawn_tasks, true)),
+        Row::Dump => dump_idle_tasks(sp, z.dump_tasks),
         _ => unreachable!("{} runs on every runtime (measure)", row.name()),
     }
 }

@@ -47,6 +47,9 @@ pub(crate) struct Remote {
     pub(crate) current_task: AtomicU64,
     pub(crate) current_location: AtomicPtr<Location<'static>>,
     pub(crate) current_started_ms: AtomicU32,
+    /// The highest busy time a reader computed (see [`Remote::busy`]); written by readers
+    /// only, never by the worker.
+    busy_seen: AtomicU64,
 }
 
 /// Per-worker counters (monotonic, single writer).
@@ -58,10 +61,9 @@ pub(crate) struct WorkerStats {
     pub(crate) steals: AtomicU64,
     /// Times the worker parked.
     pub(crate) parks: AtomicU64,
-    /// Nanoseconds spent unparked, up to the last park.
-    pub(crate) busy_ns: AtomicU64,
-    /// When the worker last unparked, in nanoseconds since the clock's origin; 0 while parked.
-    pub(crate) unparked_at_ns: AtomicU64,
+    /// Busy time, in one word so that a reader never sees half of a park or an unpark (see
+    /// [`BusyClock`]).
+    pub(crate) busy: AtomicU64,
     /// Tasks spawned from this worker thread, and tasks completed on it.
     pub(crate) spawned: AtomicU64,
     pub(crate) completed: AtomicU64,
@@ -79,6 +81,7 @@ impl Remote {
             current_task: AtomicU64::new(0),
             current_location: AtomicPtr::new(std::ptr::null_mut()),
             current_started_ms: AtomicU32::new(0),
+            busy_seen: AtomicU64::new(0),
         }
     }
 
@@ -118,14 +121,74 @@ impl Remote {
     }
 
     /// Busy time so far, including the current unparked stretch.
+    ///
+    /// A reader that loads the word just before a park lands and reads the clock just after
+    /// the worker read its own can compute a few nanoseconds more than the total the park then
+    /// stores; the highest figure handed out so far (`busy_seen`) keeps readers monotonic.
     pub(crate) fn busy(&self, clock: &Clock) -> Duration {
-        // Relaxed: statistics.
-        let mut ns = self.stats.busy_ns.load(Ordering::Relaxed);
-        let since = self.stats.unparked_at_ns.load(Ordering::Relaxed);
-        if since != 0 {
-            ns += clock.precise_ns().saturating_sub(since);
+        // Relaxed: a statistic in one word (see `BusyClock`).
+        let word = self.stats.busy.load(Ordering::Relaxed);
+        let ns = BusyClock::read(word, clock.precise_ns());
+        // Relaxed: only orders figures among readers, through this one location.
+        let seen = self.busy_seen.fetch_max(ns, Ordering::Relaxed);
+        Duration::from_nanos(ns.max(seen))
+    }
+
+    /// The worker unparked at `now_ns`: a busy stretch starts.
+    pub(crate) fn busy_start(&self, now_ns: u64) {
+        let word = self.stats.busy.load(Ordering::Relaxed);
+        // Relaxed load + store: single writer (the worker).
+        self.stats
+            .busy
+            .store(BusyClock::unparked(word, now_ns), Ordering::Relaxed);
+    }
+
+    /// The worker parks at `now_ns`: the busy stretch ends.
+    pub(crate) fn busy_stop(&self, now_ns: u64) {
+        let word = self.stats.busy.load(Ordering::Relaxed);
+        // Relaxed load + store: single writer (the worker).
+        self.stats
+            .busy
+            .store(BusyClock::parked(word, now_ns), Ordering::Relaxed);
+    }
+}
+
+/// A worker's busy time as one word, so that readers see each park and unpark whole.
+///
+/// Parked, the word is the total busy nanoseconds. Unparked, it is `UNPARKED | start`, where
+/// `start` is the instant (on the scheduler's precise clock) at which the worker would have
+/// started if all its busy time had been one stretch: busy time is then `now - start`. Two
+/// words (a total and "unparked since") let a reader racing a park add the stretch twice or
+/// not at all, so the figure could go down; one word cannot.
+pub(crate) struct BusyClock;
+
+impl BusyClock {
+    const UNPARKED: u64 = 1 << 63;
+
+    /// The word after an unpark at `now_ns`.
+    pub(crate) fn unparked(word: u64, now_ns: u64) -> u64 {
+        if word & Self::UNPARKED != 0 {
+            return word; // already running
         }
-        Duration::from_nanos(ns)
+        // Busy time never exceeds the time since the clock's origin, so this never wraps.
+        Self::UNPARKED | now_ns.saturating_sub(word)
+    }
+
+    /// The word after a park at `now_ns`.
+    pub(crate) fn parked(word: u64, now_ns: u64) -> u64 {
+        if word & Self::UNPARKED == 0 {
+            return word; // already parked
+        }
+        now_ns.saturating_sub(word & !Self::UNPARKED)
+    }
+
+    /// Busy nanoseconds at `now_ns`.
+    pub(crate) fn read(word: u64, now_ns: u64) -> u64 {
+        if word & Self::UNPARKED == 0 {
+            word
+        } else {
+            now_ns.saturating_sub(word & !Self::UNPARKED)
+        }
     }
 }
 
@@ -170,5 +233,35 @@ impl Clock {
     /// Milliseconds elapsed since the coarse stamp `then_ms`, measured with the precise clock.
     pub(crate) fn since_ms(&self, then_ms: u32) -> u32 {
         ((self.precise_ns() / 1_000_000) as u32).wrapping_sub(then_ms)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::BusyClock;
+
+    #[test]
+    fn busy_clock_counts_unparked_stretches_only() {
+        let mut word = 0; // parked, nothing yet
+        assert_eq!(BusyClock::read(word, 1_000), 0);
+        word = BusyClock::unparked(word, 1_000);
+        assert_eq!(BusyClock::read(word, 1_250), 250);
+        assert_eq!(
+            BusyClock::unparked(word, 1_100),
+            word,
+            "a second unpark changes nothing"
+        );
+        word = BusyClock::parked(word, 1_300);
+        assert_eq!(BusyClock::read(word, 9_000), 300, "parked: frozen");
+        assert_eq!(
+            BusyClock::parked(word, 9_000),
+            word,
+            "a second park changes nothing"
+        );
+        word = BusyClock::unparked(word, 5_000);
+        assert_eq!(BusyClock::read(word, 5_000), 300);
+        assert_eq!(BusyClock::read(word, 5_700), 1_000);
+        word = BusyClock::parked(word, 6_000);
+        assert_eq!(BusyClock::read(word, 7_000), 1_300);
     }
 }

@@ -379,13 +379,8 @@ impl Worker {
     /// Going to sleep: the busy stretch ends.
     fn mark_parked(&self) {
         let me = self.me();
-        // Relaxed (both): statistics and a watchdog hint (see `remote.rs`).
-        let since = me.stats.unparked_at_ns.load(Ordering::Relaxed);
-        if since != 0 {
-            let now = self.shared.clock.precise_ns();
-            remote::add(&me.stats.busy_ns, now.saturating_sub(since));
-            me.stats.unparked_at_ns.store(0, Ordering::Relaxed);
-        }
+        me.busy_stop(self.shared.clock.precise_ns());
+        // Relaxed: a watchdog hint (see `remote.rs`).
         me.parked.store(true, Ordering::Relaxed);
     }
 
@@ -397,8 +392,8 @@ impl Worker {
         // Relaxed: our own counter.
         self.batch_start
             .set((now, me.stats.polls.load(Ordering::Relaxed)));
-        // Relaxed (both): as in `mark_parked`.
-        me.stats.unparked_at_ns.store(now, Ordering::Relaxed);
+        me.busy_start(now);
+        // Relaxed: as in `mark_parked`.
         me.parked.store(false, Ordering::Relaxed);
     }
 

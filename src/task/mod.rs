@@ -33,6 +33,7 @@ pub(crate) mod local;
 pub(crate) mod owned;
 pub(crate) mod raw;
 pub(crate) mod state;
+mod trace;
 
 pub use crate::blocking::spawn_blocking;
 pub use crate::group::JoinSet;

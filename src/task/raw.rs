@@ -56,6 +56,9 @@ pub(crate) struct Header {
     /// What the task waits on, as recorded by the resource that returned `Pending` (see
     /// `info.rs`).
     pub(crate) wait: AtomicU64,
+    /// Feature `tracing`: the id of the task's span, for waker events (`trace.rs`; `()`
+    /// without the feature).
+    pub(crate) tracing_id: super::trace::TracingId,
 }
 
 /// What a spawn call records in the new task.
@@ -136,18 +139,22 @@ impl RawTask {
         F::Output: Send + 'static,
         S: Schedule,
     {
+        let id = Id::next();
+        // Feature `tracing`: the future inside its span (see `trace.rs`); else unchanged.
+        let (future, tracing_id) = super::trace::instrument(future, &meta, id);
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(2),
-                vtable: vtable::<F, S>(),
+                vtable: vtable::<super::trace::Traced<F>, S>(),
                 registry_key: UnsafeCell::new(NOT_REGISTERED),
-                id: Id::next(),
+                id,
                 spawned_at: meta.spawned_at,
                 name: meta.name,
                 kind: meta.kind,
                 locals: super::local::inherit(),
                 stats: AtomicU64::new(0),
                 wait: AtomicU64::new(0),
+                tracing_id,
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -454,6 +461,8 @@ where
     // SAFETY: the caller's running reference keeps the cell alive until we release it below;
     // `cell` is not used after that.
     let cell = unsafe { cell::<F, S>(task.ptr) };
+    // Counted before the JoinHandle can see COMPLETE, so that a joiner reads the task as gone.
+    cell.scheduler.task_completed();
     // SAFETY: we own RUNNING, so the stage is exclusively ours until COMPLETE is published.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
@@ -473,7 +482,6 @@ where
             drop(catch_unwind(AssertUnwindSafe(move || waker.wake())));
         }
     }
-    cell.scheduler.task_completed();
     let released = cell.scheduler.owned_tasks().remove(task);
     if task.state().transition_to_terminal(1 + released as usize) {
         // SAFETY: those were the last references.
@@ -579,6 +587,7 @@ unsafe fn waker_clone(data: *const ()) -> RawWaker {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.clone");
     task.ref_inc();
     raw_waker(task.ptr)
 }
@@ -588,6 +597,7 @@ unsafe fn waker_wake(data: *const ()) {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.wake");
     match task.state().transition_to_notified_by_val() {
         TransitionToNotified::Submit => {
             // The waker's reference outlives the call: the scheduler may drop the Notified.
@@ -607,6 +617,7 @@ unsafe fn waker_wake_by_ref(data: *const ()) {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.wake_by_ref");
     if task.state().transition_to_notified_by_ref() == TransitionToNotified::Submit {
         task.schedule();
     }
@@ -617,5 +628,6 @@ unsafe fn waker_drop(data: *const ()) {
     let task = RawTask {
         ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
     };
+    super::trace::waker_op(task.header(), "waker.drop");
     task.ref_dec();
 }
