@@ -1,5 +1,5 @@
 //! Unit tests of the parsing and the rewrite, on `proc_macro2` tokens (the compile errors as
-//! users see them are checked by the `spindle` crate's `tests/macros_ui.rs`).
+//! users see them are checked by `spindle-macros/tests/ui.rs`).
 
 use crate::Kind;
 use crate::expand::expand;
