@@ -294,7 +294,7 @@ where
             };
             match polled {
                 Poll::Ready(output) => discard_if_cancelled_closure(task, output),
-                Poll::Pending => return go_idle::<F, S>(task, cell),
+                Poll::Pending => return go_idle::<F, S>(task),
             }
         }
         TransitionToRunning::Cancelled => cancel_in_task(cell),
@@ -331,12 +331,18 @@ fn discard_if_cancelled_closure<T>(
 
 /// The poll returned `Pending`: register the task (first time only) and go idle, unless a wake
 /// or an abort arrived meanwhile.
-fn go_idle<F, S>(task: RawTask, cell: &Cell<F, S>)
+///
+/// Takes the pointer, not a `&Cell`, for the reason `complete` does: both `complete` and the
+/// final `ref_dec` may free the cell while this call is still on the stack.
+fn go_idle<F, S>(task: RawTask)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: the caller's running reference keeps the cell alive until `complete` or the
+    // `ref_dec` below releases it; `cell` is not used after either.
+    let cell = unsafe { cell::<F, S>(task.ptr) };
     // A task is registered with its runtime the first time it goes idle, so that shutdown can
     // find and cancel it; tasks that finish in one poll never pay for it.
     if !task.is_registered() && !cell.scheduler.owned_tasks().insert(task) {
