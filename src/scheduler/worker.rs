@@ -28,6 +28,7 @@ use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::Ordering;
 use crate::task::Notified;
 use std::cell::Cell;
+use std::ptr::NonNull;
 
 /// Ticks between the busy worker's reactor turns (and global-interval re-tuning).
 const EVENT_INTERVAL: u32 = 61;
@@ -46,6 +47,8 @@ const INJECTOR_BATCH_MAX: usize = 128;
 pub(crate) struct Worker {
     pub(super) index: usize,
     pub(super) shared: Arc<Shared>,
+    /// `&shared.remotes[index]`, resolved once: the hot path reaches it several times per poll.
+    me: NonNull<Remote>,
     local: LocalQueue<Notified>,
     parker: Parker,
     tick: Cell<u32>,
@@ -100,8 +103,10 @@ impl Worker {
         local: LocalQueue<Notified>,
         parker: Parker,
     ) -> Worker {
+        let me = NonNull::from(&shared.remotes[index]);
         Worker {
             index,
+            me,
             shared,
             local,
             parker,
@@ -118,7 +123,9 @@ impl Worker {
     /// This worker's shared face.
     #[inline]
     fn me(&self) -> &Remote {
-        &self.shared.remotes[self.index]
+        // SAFETY: `me` points into `shared.remotes`, a boxed slice that is never resized and
+        // that our `Arc<Shared>` keeps alive as long as `self`.
+        unsafe { self.me.as_ref() }
     }
 
     /// A task woken (or spawned) on this worker: it runs next; the one it displaces goes to the

@@ -43,9 +43,8 @@ pub(crate) type Locals = Option<Arc<Node>>;
 /// What is in effect on this thread.
 struct Current {
     /// The task being polled (or dropped) here: its header (borrowed from the poller, which
-    /// keeps the task alive while it is current) and its id.
+    /// keeps the task alive while it is current). Its id is read from the header.
     header: Cell<*const Header>,
-    task: Cell<Option<Id>>,
     /// The chain in effect; borrowed from whoever set it (a task, a scope), who keeps it alive.
     locals: Cell<*const Node>,
 }
@@ -54,7 +53,6 @@ crate::loom::thread_local! {
     static CURRENT: Current = const {
         Current {
             header: Cell::new(ptr::null()),
-            task: Cell::new(None),
             locals: Cell::new(ptr::null()),
         }
     };
@@ -63,7 +61,6 @@ crate::loom::thread_local! {
 /// Restores the previous task and chain when dropped (also during an unwind).
 pub(crate) struct Enter {
     header: *const Header,
-    task: Option<Id>,
     locals: *const Node,
 }
 
@@ -72,7 +69,6 @@ impl Drop for Enter {
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|c| {
             c.header.set(self.header);
-            c.task.set(self.task);
             c.locals.set(self.locals);
         });
     }
@@ -86,13 +82,11 @@ pub(crate) fn enter_task(header: &Header) -> Enter {
     CURRENT
         .try_with(|c| Enter {
             header: c.header.replace(header),
-            task: c.task.replace(Some(header.id)),
             locals: c.locals.replace(locals),
         })
         // Only during thread teardown; its drop then finds no thread-local either.
         .unwrap_or_else(|_| Enter {
             header: ptr::null(),
-            task: None,
             locals: ptr::null(),
         })
 }
@@ -101,14 +95,16 @@ pub(crate) fn enter_task(header: &Header) -> Enter {
 fn enter_locals(node: &Arc<Node>) -> Enter {
     CURRENT.with(|c| Enter {
         header: c.header.get(),
-        task: c.task.get(),
         locals: c.locals.replace(Arc::as_ptr(node)),
     })
 }
 
 /// The id of the task running on this thread, if any.
 pub(crate) fn current_task() -> Option<Id> {
-    CURRENT.try_with(|c| c.task.get()).ok().flatten()
+    let header = CURRENT.try_with(|c| c.header.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null header was set by `enter_task` from a task the poller keeps alive
+    // until the guard restores the previous value.
+    unsafe { header.as_ref() }.map(|header| header.id)
 }
 
 /// Calls `f` with the header of the task being polled on this thread, if any.
