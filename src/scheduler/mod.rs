@@ -170,8 +170,18 @@ impl Scheduler {
         F::Output: Send + 'static,
     {
         let (notified, join) = crate::task::new_task(future, self.clone(), meta);
-        self.count_spawn();
-        self.schedule(notified);
+        // One look at the thread's worker for both the count and the queueing.
+        worker::with_current(&self.shared, |worker| match worker {
+            Some(worker) => {
+                remote::bump(&worker.me().stats.spawned);
+                worker.schedule_local(notified);
+            }
+            None => {
+                // Relaxed: a monotonic statistic.
+                self.shared.remote_spawned.fetch_add(1, Ordering::Relaxed);
+                self.shared.push_remote(notified);
+            }
+        });
         join
     }
 
@@ -304,13 +314,13 @@ impl Shared {
     /// elsewhere in the shared one.
     #[inline]
     fn count(&self, field: impl FnOnce(&Remote) -> &AtomicU64, shared: &AtomicU64) {
-        match worker::current_index(self) {
-            Some(index) => remote::bump(field(&self.remotes[index])),
+        worker::with_current(self, |worker| match worker {
+            Some(worker) => remote::bump(field(worker.me())),
             None => {
                 // Relaxed: a monotonic statistic.
                 shared.fetch_add(1, Ordering::Relaxed);
             }
-        }
+        })
     }
 
     /// Sleeps the watchdog for `tick`; false once the runtime is shutting down.

@@ -85,12 +85,6 @@ pub(super) fn with_current<R>(shared: &Shared, f: impl FnOnce(Option<&Worker>) -
     }
 }
 
-/// This thread's worker index, if it is a worker of `shared`'s runtime.
-#[inline]
-pub(super) fn current_index(shared: &Shared) -> Option<usize> {
-    with_current(shared, |worker| worker.map(|w| w.index))
-}
-
 /// Whether this thread is a worker of any spindle runtime.
 pub(crate) fn on_worker_thread() -> bool {
     !CURRENT.with(|c| c.get()).is_null()
@@ -122,7 +116,7 @@ impl Worker {
 
     /// This worker's shared face.
     #[inline]
-    fn me(&self) -> &Remote {
+    pub(super) fn me(&self) -> &Remote {
         // SAFETY: `me` points into `shared.remotes`, a boxed slice that is never resized and
         // that our `Arc<Shared>` keeps alive as long as `self`.
         unsafe { self.me.as_ref() }
