@@ -30,7 +30,19 @@ for san in "${sanitizers[@]}"; do
     export LSAN_OPTIONS="suppressions=$PWD/.ci/lsan-suppressions.txt"
     # Tests that fork/exec children or assert on timing are fine under both; the suite runs
     # single-threaded to keep the instrumented runtimes from starving each other.
-    cargo +nightly test -Zbuild-std --target "$target" -p spindle --lib --tests \
-        -- --test-threads=1
+    #
+    # Under TSAN only, the SIGCHLD-fallback tests are skipped: TSAN defers an asynchronous
+    # signal that lands on a thread blocked in a raw syscall it does not intercept (std's
+    # futex-based parking) until that thread calls an intercepted function, which a parked
+    # thread never does, so the deliveries the fallback waits for never reach the handler and
+    # the test hangs. The orphan reaper (a SIGCHLD action) is starved the same way in the test
+    # that drops a runtime with children still running. (The default exit notification is
+    # pidfd, which TSAN runs fine; both pass uninstrumented and under ASAN.)
+    skip=()
+    if [ "$san" = thread ]; then
+        skip=(--skip sigchld_fallback --skip runtime_dropped_with_running_children_leaves_no_zombie)
+    fi
+    cargo +nightly test -Zbuild-std --target "$target" -p spindle --lib --tests --no-fail-fast \
+        -- --test-threads=1 "${skip[@]}"
     echo "=== ${san} sanitizer: clean in $((SECONDS - start)) s"
 done
