@@ -38,9 +38,16 @@ for san in "${sanitizers[@]}"; do
     # the test hangs. The orphan reaper (a SIGCHLD action) is starved the same way in the test
     # that drops a runtime with children still running. (The default exit notification is
     # pidfd, which TSAN runs fine; both pass uninstrumented and under ASAN.)
+    # The three signal tests that wait for a delivery to the reactor hit the same deferral.
+    # And the starvation tests' bound (an always-ready operation may delay a 10 ms sleep by at
+    # most 100 ms: 128 budget units) assumes uninstrumented speed; TSAN's 10-20x slowdown of
+    # every atomic makes 128 operations take longer than that. Nothing in these was a report.
     skip=()
     if [ "$san" = thread ]; then
-        skip=(--skip sigchld_fallback --skip runtime_dropped_with_running_children_leaves_no_zombie)
+        skip=(--skip sigchld_fallback --skip runtime_dropped_with_running_children_leaves_no_zombie
+            --skip a_burst_loses_no_final_wake_up --skip a_waiting_task_is_woken_by_the_reactor
+            --skip listeners_on_two_runtimes_both_see_it
+            --skip budget_ --skip always_ready)
     fi
     cargo +nightly test -Zbuild-std --target "$target" -p spindle --lib --tests --no-fail-fast \
         -- --test-threads=1 "${skip[@]}"
