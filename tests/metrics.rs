@@ -468,7 +468,10 @@ fn every_counter_is_monotonic_under_load() {
     // sees `done` only later), so the totals are read again now, and must not be below it.
     let spawned = m.spawned_tasks_count();
     let forced = m.budget_forced_yield_count();
-    assert!(spawned >= last[0] && forced >= last[1], "counters went down at the end");
+    assert!(
+        spawned >= last[0] && forced >= last[1],
+        "counters went down at the end"
+    );
     assert!(spawned >= 20 * 200 + 4, "spawned count {spawned}");
     assert!(forced > 0, "the consume_budget loops were forced to yield");
 }

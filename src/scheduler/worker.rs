@@ -406,8 +406,14 @@ impl Worker {
         self.batch_start
             .set((now, me.stats.polls.load(Ordering::Relaxed)));
         me.busy_start(now);
-        // Relaxed: as in `mark_parked`.
-        me.parked.store(false, Ordering::Relaxed);
+        // SeqCst: the Dekker pair with the watchdog's doze (`Shared::watchdog_sleep`): either
+        // it sees us unparked, or we see it dozing and wake it.
+        me.parked.store(false, Ordering::SeqCst);
+        if self.shared.watchdog_dozing.load(Ordering::SeqCst)
+            && self.shared.watchdog_dozing.swap(false, Ordering::SeqCst)
+        {
+            self.shared.wake_watchdog();
+        }
     }
 
     /// Shutdown: every task still queued here is cancelled (dropping a `Notified` cancels it).
