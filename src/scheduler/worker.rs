@@ -242,6 +242,11 @@ impl Worker {
             }
             lifo_polls += 1;
             self.tick.set(self.tick.get().wrapping_add(1));
+            // The global-queue interval counts polls (it is tuned from the mean poll time),
+            // so LIFO polls count too: a chain of tasks waking one another must not stretch
+            // the wait of injected tasks by the LIFO run's length.
+            self.global_countdown
+                .set(self.global_countdown.get().saturating_sub(1).max(1));
             self.poll(next);
         }
     }
