@@ -93,24 +93,24 @@ fn the_budget_yields_and_unconstrained_opts_out() {
             }
             seen_sibling
         }
-        let flag = Arc::new(AtomicUsize::new(0));
-        let f = flag.clone();
-        let sibling = spindle::spawn(async move { f.store(1, Ordering::SeqCst) });
-        let constrained = spindle::spawn(ready_loop(flag.clone())).await.unwrap();
-        sibling.await.unwrap();
-
-        let flag = Arc::new(AtomicUsize::new(0));
-        let f = flag.clone();
-        let (go_tx, go_rx) = async_channel::bounded::<()>(1);
-        let unconstrained = spindle::spawn(spindle::task::unconstrained(async move {
-            go_rx.recv().await.unwrap();
-            ready_loop(f).await
-        }));
-        let f2 = flag.clone();
-        let sibling = spindle::spawn(async move { f2.store(1, Ordering::SeqCst) });
-        go_tx.send(()).await.unwrap();
-        let unconstrained = unconstrained.await.unwrap();
-        sibling.await.unwrap();
+        // The sibling is spawned by the looping task itself, just before the loop, so on the
+        // one worker it can run only if the loop yields (spawned from outside, it could run
+        // before the loop starts and prove nothing).
+        async fn loop_with_sibling(flag: Arc<AtomicUsize>) -> usize {
+            let f = flag.clone();
+            let sibling = spindle::spawn(async move { f.store(1, Ordering::SeqCst) });
+            let seen = ready_loop(flag).await;
+            sibling.await.unwrap();
+            seen
+        }
+        let constrained = spindle::spawn(loop_with_sibling(Arc::new(AtomicUsize::new(0))))
+            .await
+            .unwrap();
+        let unconstrained = spindle::spawn(spindle::task::unconstrained(loop_with_sibling(
+            Arc::new(AtomicUsize::new(0)),
+        )))
+        .await
+        .unwrap();
         (constrained, unconstrained)
     });
     assert_eq!(constrained_interleaved, 1, "the budget let the sibling run");
