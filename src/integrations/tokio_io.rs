@@ -55,8 +55,49 @@ fn poll_read_socket(
     Poll::Ready(Ok(()))
 }
 
+/// tokio's `AsyncWrite` for a stream, a shared reference to one, or a write half, through its
+/// `futures_io::AsyncWrite` (`poll_shutdown` is `poll_close`).
+macro_rules! impl_tokio_write {
+    ($ty:ty) => {
+        /// tokio's `AsyncWrite` (feature `tokio-io`); `poll_shutdown` shuts the write
+        /// direction down (the peer reads end-of-file). On a stream, call it as
+        /// `AsyncWriteExt::shutdown(&mut stream)`: `stream.shutdown()` resolves to the
+        /// inherent `shutdown(how)`.
+        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                futures_io::AsyncWrite::poll_close(self, cx)
+            }
+        }
+    };
+}
+
 /// tokio's traits for a spindle stream type, by value and by shared reference, in terms of its
-/// `futures_io` impls (writes) and `UninitRead` (reads).
+/// `futures_io` impls (writes, through `impl_tokio_write`) and `UninitRead` (reads).
 macro_rules! impl_tokio_io {
     ($ty:ty) => {
         /// tokio's `AsyncRead` (feature `tokio-io`), on spindle's reactor; reads go straight
@@ -85,73 +126,8 @@ macro_rules! impl_tokio_io {
             }
         }
 
-        /// tokio's `AsyncWrite` (feature `tokio-io`); `poll_shutdown` shuts down the write half.
-        /// Call it as `AsyncWriteExt::shutdown(&mut stream)`: `stream.shutdown()` resolves to the
-        /// inherent `shutdown(how)`.
-        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
-        impl tokio::io::AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write(Pin::new(&mut &*self), cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write_vectored(Pin::new(&mut &*self), cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_flush(Pin::new(&mut &*self), cx)
-            }
-
-            /// Shuts down the write half (the peer reads end-of-file).
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_close(Pin::new(&mut &*self), cx)
-            }
-        }
-
-        /// tokio's `AsyncWrite` for a shared reference (feature `tokio-io`).
-        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
-        impl tokio::io::AsyncWrite for &$ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write(self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_flush(self, cx)
-            }
-
-            /// Shuts down the write half (the peer reads end-of-file).
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_close(self, cx)
-            }
-        }
+        impl_tokio_write!($ty);
+        impl_tokio_write!(&$ty);
     };
 }
 
@@ -188,46 +164,8 @@ macro_rules! impl_tokio_io_halves {
             }
         }
 
-        impl_tokio_write_half!(crate::net::$m::WriteHalf<'_>);
-        impl_tokio_write_half!(crate::net::$m::OwnedWriteHalf);
-    };
-}
-
-/// tokio's `AsyncWrite` for a write half, through its `futures_io::AsyncWrite`.
-macro_rules! impl_tokio_write_half {
-    ($ty:ty) => {
-        /// tokio's `AsyncWrite` (feature `tokio-io`); `poll_shutdown` shuts the write
-        /// direction down.
-        #[cfg_attr(docsrs, doc(cfg(feature = "tokio-io")))]
-        impl tokio::io::AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write(self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_flush(self, cx)
-            }
-
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                futures_io::AsyncWrite::poll_close(self, cx)
-            }
-        }
+        impl_tokio_write!(crate::net::$m::WriteHalf<'_>);
+        impl_tokio_write!(crate::net::$m::OwnedWriteHalf);
     };
 }
 
